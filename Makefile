@@ -1,0 +1,41 @@
+# Socorro in Rust. `make run` starts the pipeline; `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help run test lint fmt clippy docs bench bench-collector setup clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+run:  ## build and run the whole pipeline on embedded defaults (data under ./data)
+	$(CARGO) run --release -p socorro --bin socorro -- run
+
+setup:  ## install and start what the tests need (PostgreSQL when none runs)
+	@bash scripts/setup.sh
+
+test: setup  ## run every test (nextest), against real embedded and server backends
+	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --no-fail-fast
+
+lint: fmt-check clippy  ## rustfmt check + clippy -D warnings
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+fmt:  ## format the code
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+docs:  ## build the mdBook and API docs
+	mdbook build docs
+	$(CARGO) doc --workspace --no-deps
+
+bench: bench-collector  ## every benchmark
+
+bench-collector:  ## collector throughput vs the disk's fsync ceiling (wrk, 32 connections, 20 s)
+	@bash scripts/bench-collector.sh
+
+clean:  ## remove build output and ./data
+	$(CARGO) clean
+	rm -rf data docs/book

@@ -1,0 +1,101 @@
+//! The [`CrashQueue`] trait.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crash_storage::CrashIdError;
+
+use crate::{QueueError, QueueItem, QueueName};
+
+/// The handle that acks, nacks or extends one delivered message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    pub queue: QueueName,
+    /// Backend-specific, opaque (SQLite: message id + lease token; Pub/Sub: ack id).
+    pub handle: String,
+}
+
+/// One delivered message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub queue: QueueName,
+    /// The payload as published: `<crash id>` or `<crash id>:<ruleset>`.
+    /// Anything else (Antenna's startup `test` message) is acked and dropped.
+    pub data: String,
+    pub lease: Lease,
+    /// 1 on first delivery; counts redeliveries (0 if the backend cannot tell).
+    pub delivery_attempt: u32,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl Message {
+    pub fn item(&self) -> Result<QueueItem, CrashIdError> {
+        self.data.parse()
+    }
+}
+
+/// A durable at-least-once queue of crash ids.
+///
+/// Contract (checked by the conformance suite):
+/// - `publish` returns only once the messages are durable.
+/// - A pulled message is invisible to other consumers until its lease expires,
+///   it is nacked, or its lease is extended further.
+/// - `ack` removes it for good; acking an expired lease that someone else now
+///   holds is `LeaseLost` and does not remove the other consumer's message.
+/// - `nack(delay)` makes it visible again after `delay`.
+/// - Messages within one queue come out oldest first (best effort for Pub/Sub).
+#[async_trait]
+pub trait CrashQueue: Send + Sync + 'static {
+    /// Publish raw payloads (normally from [`QueueItem`]s; see [`Self::publish`]).
+    async fn publish_raw(&self, queue: QueueName, data: Vec<String>) -> Result<(), QueueError>;
+
+    /// Publish crash ids (with optional ruleset).
+    async fn publish(&self, queue: QueueName, items: &[QueueItem]) -> Result<(), QueueError> {
+        self.publish_raw(queue, items.iter().map(ToString::to_string).collect()).await
+    }
+
+    /// Pull up to `max` messages, leasing each for `lease`. Returns at once
+    /// (possibly empty) rather than waiting for messages.
+    async fn pull(
+        &self,
+        queue: QueueName,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Message>, QueueError>;
+
+    async fn ack(&self, leases: &[Lease]) -> Result<(), QueueError>;
+
+    /// Give messages back; they become visible again after `delay`.
+    async fn nack(&self, leases: &[Lease], delay: Duration) -> Result<(), QueueError>;
+
+    /// Extend leases to `lease` from now (long-running crashes).
+    async fn extend(&self, leases: &[Lease], lease: Duration) -> Result<(), QueueError>;
+
+    /// Messages not yet acked in a queue, if the backend can tell cheaply.
+    async fn depth(&self, queue: QueueName) -> Result<Option<u64>, QueueError>;
+
+    /// A real round trip to the backend (for `/__heartbeat__`).
+    async fn check_health(&self) -> Result<(), QueueError>;
+
+    fn describe(&self) -> String;
+}
+
+/// Pull up to `max` messages, taking from the queues in the given order
+/// (normally [`QueueName::PROCESSING_ORDER`]: priority, standard, reprocessing).
+pub async fn pull_in_order(
+    queue: &dyn CrashQueue,
+    order: &[QueueName],
+    max: usize,
+    lease: Duration,
+) -> Result<Vec<Message>, QueueError> {
+    let mut out = Vec::new();
+    for &name in order {
+        let room = max.saturating_sub(out.len());
+        if room == 0 {
+            break;
+        }
+        out.extend(queue.pull(name, room, lease).await?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,116 @@
+//! Raw crashes (annotations + collector metadata) and dump sets.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A raw crash as Antenna stores it: a flat JSON object of client annotations
+/// plus the keys the collector adds (`metadata`, `submitted_timestamp`,
+/// `uuid`, `version`). Every field is kept, known or not, so a crash written
+/// by Antenna round-trips unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawCrash(pub Map<String, Value>);
+
+impl RawCrash {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A string annotation, if present and a string.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(Value::as_str)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
+        self.0.insert(key.into(), value.into())
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.0.remove(key)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// The `metadata` object the collector adds, if any.
+    pub fn metadata(&self) -> Option<&Map<String, Value>> {
+        self.0.get("metadata").and_then(Value::as_object)
+    }
+
+    /// JSON bytes with keys sorted, like Antenna's `json.dumps(sort_keys=True)`
+    /// (independent of serde_json's `preserve_order` feature).
+    pub fn to_sorted_json(&self) -> Vec<u8> {
+        sorted_json(&Value::Object(self.0.clone()))
+    }
+}
+
+/// Serialise any JSON value with object keys sorted at every level.
+pub fn sorted_json(value: &Value) -> Vec<u8> {
+    fn sort(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let sorted: BTreeMap<&String, Value> =
+                    map.iter().map(|(k, v)| (k, sort(v))).collect();
+                let mut out = Map::new();
+                for (k, v) in sorted {
+                    out.insert(k.clone(), v);
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    // Serialising a `Value` cannot fail.
+    serde_json::to_vec(&sort(value)).unwrap_or_default()
+}
+
+/// The dumps of one crash, by name as sent (sanitised), e.g.
+/// `upload_file_minidump`, `upload_file_minidump_browser`, `memory_report`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DumpSet(pub BTreeMap<String, Bytes>);
+
+impl DumpSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add or replace a dump (a later dump with the same name wins, as in Antenna).
+    pub fn insert(&mut self, name: impl Into<String>, data: impl Into<Bytes>) {
+        self.0.insert(name.into(), data.into());
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Bytes> {
+        self.0.get(name)
+    }
+
+    /// Dump names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Bytes)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Total size of all dumps in bytes.
+    pub fn total_bytes(&self) -> usize {
+        self.0.values().map(Bytes::len).sum()
+    }
+}

@@ -1,0 +1,188 @@
+//! Migrations forward from empty, idempotent re-runs, status, and clear
+//! failures, on both engines.
+
+use db::testing::TestDb;
+use db::{Db, DbError, URL_SETTING};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn forward_from_empty(t: &TestDb) -> TestResult {
+    let db = t.db();
+    let versions: Vec<i64> = db.migrator().iter().map(|m| m.version).collect();
+    assert!(versions.len() >= 4, "{versions:?}");
+
+    let before = db.status().await?;
+    assert_eq!(before.pending(), versions);
+    assert!(before.applied().is_empty());
+    assert!(!before.is_current());
+    // status only reads
+    assert_eq!(db.status().await?, before);
+
+    assert_eq!(db.migrate().await?, versions);
+    let after = db.status().await?;
+    assert!(after.is_current(), "{after:?}");
+    assert_eq!(after.applied(), versions);
+    // re-run: nothing to do, nothing changes
+    assert!(db.migrate().await?.is_empty());
+    assert_eq!(db.status().await?, after);
+    // the schema works (seeded permissions)
+    assert_eq!(db.permissions().list().await?.len(), 7);
+
+    // a second handle (another process) sees it current too
+    let other = Db::connect(&t.config(), std::path::Path::new(".")).await?;
+    assert!(other.migrate().await?.is_empty());
+    Ok(())
+}
+
+async fn concurrent_first_migrations(t: &TestDb) -> TestResult {
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let cfg = t.config();
+        tasks.push(tokio::spawn(async move {
+            let db = Db::connect(&cfg, std::path::Path::new(".")).await?;
+            db.migrate().await?;
+            db.status().await
+        }));
+    }
+    for task in tasks {
+        let status = task.await??;
+        assert!(status.is_current(), "{status:?}");
+    }
+    Ok(())
+}
+
+async fn modified_migration_is_a_clear_error(t: &TestDb) -> TestResult {
+    let db = t.db();
+    db.migrate().await?;
+    let sql = "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1";
+    match (db.sqlite_pool(), db.postgres_pool()) {
+        (Some(p), _) => sqlx::query(sql)
+            .bind(vec![0u8; 4])
+            .execute(p)
+            .await
+            .map(|_| ()),
+        (_, Some(p)) => sqlx::query(sql)
+            .bind(vec![0u8; 4])
+            .execute(p)
+            .await
+            .map(|_| ()),
+        _ => unreachable!(),
+    }?;
+    let status = db.status().await?;
+    assert!(status.migrations[0].modified && !status.is_current());
+    let Err(err) = db.migrate().await else {
+        panic!("migrate must fail")
+    };
+    assert!(matches!(err, DbError::Migrate { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(URL_SETTING) && msg.contains("migration 1"),
+        "{msg}"
+    );
+    Ok(())
+}
+
+async fn unknown_applied_migration_is_a_clear_error(t: &TestDb) -> TestResult {
+    let db = t.db();
+    db.migrate().await?;
+    let sql =
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+               VALUES (9999, 'from the future', TRUE, $1, 1)";
+    match (db.sqlite_pool(), db.postgres_pool()) {
+        (Some(p), _) => sqlx::query(sql)
+            .bind(vec![1u8; 4])
+            .execute(p)
+            .await
+            .map(|_| ()),
+        (_, Some(p)) => sqlx::query(sql)
+            .bind(vec![1u8; 4])
+            .execute(p)
+            .await
+            .map(|_| ()),
+        _ => unreachable!(),
+    }?;
+    assert_eq!(db.status().await?.unknown_applied, [9999]);
+    let Err(err) = db.migrate().await else {
+        panic!("migrate must fail")
+    };
+    let msg = err.to_string();
+    assert!(msg.contains(URL_SETTING) && msg.contains("9999"), "{msg}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_forward_from_empty() {
+    forward_from_empty(&TestDb::sqlite_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_forward_from_empty() {
+    forward_from_empty(&TestDb::postgres_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_first_migrations() {
+    concurrent_first_migrations(&TestDb::sqlite_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_first_migrations() {
+    concurrent_first_migrations(&TestDb::postgres_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_modified_migration() {
+    modified_migration_is_a_clear_error(&TestDb::sqlite_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_modified_migration() {
+    modified_migration_is_a_clear_error(&TestDb::postgres_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_unknown_applied_migration() {
+    unknown_applied_migration_is_a_clear_error(&TestDb::sqlite_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_unknown_applied_migration() {
+    unknown_applied_migration_is_a_clear_error(&TestDb::postgres_empty().await.unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn open_migrates_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // default URL: sqlite file under the data dir, created with its directory
+    let data = dir.path().join("data");
+    let db = Db::open(&db::DbConfig::default(), &data).await.unwrap();
+    assert_eq!(db.engine(), db::Engine::Sqlite);
+    assert!(db.status().await.unwrap().is_current());
+    assert!(
+        std::fs::metadata(data.join(db::DEFAULT_SQLITE_FILE))
+            .unwrap()
+            .is_file()
+    );
+    let cfg = db::DbConfig {
+        migrate_on_start: false,
+        ..db::DbConfig::default()
+    };
+    let db2 = Db::open(&cfg, &dir.path().join("other")).await.unwrap();
+    assert!(!db2.status().await.unwrap().is_current());
+}

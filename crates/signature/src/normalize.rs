@@ -1,0 +1,604 @@
+//! Frame normalisation for C, C++ and Rust frames (the first half of
+//! Socorro's `CSignatureTool`).
+//!
+//! Every helper here works on byte offsets of ASCII delimiters, so slicing
+//! never splits a UTF-8 character.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::crash_data::{Frame, Thread};
+use crate::py::{self, Scalar};
+use crate::siglists::SigLists;
+
+/// Socorro's `MAXIMUM_FRAMES_TO_CONSIDER`: frames (inlines included) looked at.
+pub const MAXIMUM_FRAMES_TO_CONSIDER: usize = 40;
+
+/// Python's default recursion limit, hit by absurdly nested `IPC::ParamTraits<`.
+const MAX_NESTING: usize = 900;
+
+/// Normalisation failed the way Socorro's Python code raises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NormalizeError {
+    /// `IndexError` from `drop_prefix_and_return_type("")`.
+    EmptyFunction,
+    /// `RecursionError` from deeply nested `IPC::ParamTraits<...>`.
+    TooDeep,
+}
+
+impl NormalizeError {
+    pub(crate) fn python_message(&self) -> &'static str {
+        match self {
+            Self::EmptyFunction => "list index out of range",
+            Self::TooDeep => "maximum recursion depth exceeded while calling a Python object",
+        }
+    }
+}
+
+/// `::$_<digits>::` (lambda numbers; `\d` is Unicode like Python's).
+static LAMBDA_NUMBER: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"::\$_\d+::").ok());
+
+/// Socorro's `parse_source_file`: the path part of a VCS-style source file.
+pub fn parse_source_file(file: &str) -> Option<&str> {
+    if file.is_empty() {
+        return None;
+    }
+    let mut parts = file.split(':');
+    let count = file.bytes().filter(|b| *b == b':').count() + 1;
+    match count {
+        4 => parts.nth(2),
+        2 => parts.nth(1),
+        _ if file.starts_with('/') => Some(file),
+        _ => None,
+    }
+}
+
+/// Bug 1544246: Rust 1.34 panic symbols lack their module path.
+fn fix_missing_module<'a>(file: Option<&str>, function: &'a str) -> &'a str {
+    let Some(path) = file.and_then(parse_source_file) else {
+        return function;
+    };
+    match (path, function) {
+        ("src/liballoc/raw_vec.rs", "capacity_overflow") => "alloc::raw_vec::capacity_overflow",
+        ("src/libcore/option.rs", "expect_failed") => "core::option::expect_failed",
+        ("src/libcore/panicking.rs", "panic_bounds_check") => {
+            "core::panicking::panic_bounds_check"
+        }
+        ("src/libcore/panicking.rs", "panic_fmt") => "core::panicking::panic_fmt",
+        ("src/libcore/panicking.rs", "panic") => "core::panicking::panic",
+        ("src/libcore/slice/mod.rs", "slice_index_order_fail") => {
+            "core::slice::slice_index_order_fail"
+        }
+        ("src/libstd/panicking.rs", "begin_panic_fmt") => "std::panicking::begin_panic_fmt",
+        ("src/libstd/panicking.rs", "continue_panic_fmt") => "std::panicking::continue_panic_fmt",
+        ("src/libstd/panicking.rs", "rust_panic_with_hook") => {
+            "std::panicking::rust_panic_with_hook"
+        }
+        _ => function,
+    }
+}
+
+/// Byte ranges `[start, end)` of top-level `open ... close` slices; an
+/// unterminated slice runs to the end (Socorro's `find_enclosed_slices`).
+fn enclosed_slices(s: &str, open: u8, close: u8, mut f: impl FnMut(usize, usize)) {
+    let mut level = 0usize;
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == open {
+            if level == 0 {
+                start = i;
+            }
+            level += 1;
+        } else if b == close && level > 0 {
+            level -= 1;
+            if level == 0 {
+                f(start, i + 1);
+            }
+        }
+    }
+    if level > 0 {
+        f(start, s.len());
+    }
+}
+
+/// Socorro's `replace_enclosed_slices`: `replace(before, inside, out)` writes
+/// the replacement of each slice; `before` is the text since the last slice.
+fn replace_enclosed<E>(
+    s: &str,
+    open: u8,
+    close: u8,
+    out: &mut String,
+    mut replace: impl FnMut(&str, &str, &mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut prev = 0;
+    let mut result = Ok(());
+    enclosed_slices(s, open, close, |start, end| {
+        if result.is_err() {
+            return;
+        }
+        let before = &s[prev..start];
+        out.push_str(before);
+        result = replace(before, &s[start..end], out);
+        prev = end;
+    });
+    result?;
+    out.push_str(&s[prev..]);
+    Ok(())
+}
+
+/// `s[1:-1]` on an enclosed slice (drops the opener and the last code point).
+fn strip_outer(inside: &str) -> &str {
+    let body = &inside[1..];
+    match body.char_indices().last() {
+        Some((i, _)) => &body[..i],
+        None => "",
+    }
+}
+
+/// Socorro's `collapse_types` for C++: `<...>` becomes `<T>` except for
+/// `<name omitted>`, ` as `/` in ` contents, text after `operator`, and
+/// `IPC::ParamTraits<...>` (collapsed recursively).
+fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), NormalizeError> {
+    if depth > MAX_NESTING {
+        return Err(NormalizeError::TooDeep);
+    }
+    if !s.contains('<') {
+        out.push_str(s);
+        return Ok(());
+    }
+    replace_enclosed(s, b'<', b'>', out, |before, inside, out| {
+        if inside == "<name omitted>"
+            || inside.contains(" as ")
+            || inside.contains(" in ")
+            || before.ends_with("operator")
+        {
+            out.push_str(inside);
+        } else if before.ends_with("IPC::ParamTraits") {
+            out.push('<');
+            collapse_types_cpp(strip_outer(inside), out, depth + 1)?;
+            out.push('>');
+        } else {
+            out.push_str("<T>");
+        }
+        Ok(())
+    })
+}
+
+/// Socorro's `collapse_arguments`: drops `(...)` except `(anonymous
+/// namespace)` and text after `operator`.
+fn collapse_arguments_cpp(s: &str, out: &mut String) {
+    if !s.contains('(') {
+        out.push_str(s);
+        return;
+    }
+    let _ = replace_enclosed::<()>(s, b'(', b')', out, |before, inside, out| {
+        if inside == "(anonymous namespace)" || before.ends_with("operator") {
+            out.push_str(inside);
+        }
+        Ok(())
+    });
+}
+
+fn drop_all_enclosed(s: &str, open: u8, close: u8, out: &mut String) {
+    let _ = replace_enclosed::<()>(s, open, close, out, |_, _, _| Ok(()));
+}
+
+/// Socorro's `drop_prefix_and_return_type`: splits on spaces outside
+/// `()`, `{}`, `[]`, `<>` and `` `' `` and keeps the last token (joined with
+/// a following `(...)` or `[clone ...]` token). `None` for an empty string.
+pub(crate) fn drop_prefix_and_return_type(function: &str) -> Option<&str> {
+    // Token boundaries: (start, end) byte ranges.
+    let mut tokens: Vec<(usize, usize)> = Vec::new();
+    let mut levels: Vec<u8> = Vec::new();
+    let mut start = 0;
+    let bytes = function.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'(' | b'{' | b'[' | b'<' | b'`' => levels.push(b),
+            b')' | b'}' | b']' | b'>' | b'\'' => {
+                let opener = match b {
+                    b')' => b'(',
+                    b'}' => b'{',
+                    b']' => b'[',
+                    b'>' => b'<',
+                    _ => b'`',
+                };
+                if levels.last() == Some(&opener) {
+                    levels.pop();
+                }
+            }
+            b' ' if levels.is_empty() => {
+                tokens.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < bytes.len() {
+        tokens.push((start, bytes.len()));
+    }
+    let mut last = tokens.pop()?;
+    while let Some(&prev) = tokens.last() {
+        let text = &function[last.0..last.1];
+        if !(text.starts_with('(') || text.starts_with("[clone")) {
+            break;
+        }
+        tokens.pop();
+        last = (prev.0, last.1);
+    }
+    Some(&function[last.0..last.1])
+}
+
+/// Remove spaces before `*`, `&`, `,`; then make sure every comma is
+/// followed by a space (Socorro's `fixup_space` and `fixup_comma`).
+fn fixup_spaces_and_commas(s: &str, scratch: &mut String, out: &mut String) {
+    scratch.clear();
+    let bytes = s.as_bytes();
+    let mut last = 0;
+    for i in memchr_iter(b' ', bytes) {
+        if matches!(bytes.get(i + 1), Some(b'*' | b'&' | b',')) {
+            scratch.push_str(&s[last..i]);
+            last = i + 1;
+        }
+    }
+    scratch.push_str(&s[last..]);
+    let bytes = scratch.as_bytes();
+    let mut last = 0;
+    for i in memchr_iter(b',', bytes) {
+        if bytes.get(i + 1) != Some(&b' ') {
+            out.push_str(&scratch[last..=i]);
+            out.push(' ');
+            last = i + 1;
+        }
+    }
+    out.push_str(&scratch[last..]);
+}
+
+fn memchr_iter(needle: u8, hay: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    hay.iter()
+        .enumerate()
+        .filter(move |(_, b)| **b == needle)
+        .map(|(i, _)| i)
+}
+
+/// Appends `:<line>` when the function matches the line-number list.
+fn maybe_line_number(lists: &SigLists, function: &mut String, line: Option<&Scalar>) {
+    if lists.line_numbers.matches(function) {
+        function.push(':');
+        match line {
+            Some(l) => function.push_str(&l.py_str()),
+            None => function.push_str("None"),
+        }
+    }
+}
+
+/// Strips a trailing Rust symbol hash `::h<hex>` (Python `$` also allows a
+/// final newline).
+fn strip_rust_hash(s: &mut String) {
+    let (body_len, newline) = match s.strip_suffix('\n') {
+        Some(b) => (b.len(), true),
+        None => (s.len(), false),
+    };
+    let body = &s[..body_len];
+    if let Some(pos) = body.rfind("::h") {
+        let hex = &body[pos + 3..];
+        if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            s.replace_range(pos..body_len, "");
+            if newline {
+                debug_assert!(s.ends_with('\n'));
+            }
+        }
+    }
+}
+
+/// Reusable buffers so normalising a frame allocates only its result.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    a: String,
+    b: String,
+}
+
+/// Socorro's `normalize_rust_function`.
+fn normalize_rust_function(
+    lists: &SigLists,
+    function: &str,
+    line: Option<&Scalar>,
+    scratch: &mut Scratch,
+) -> String {
+    let function = drop_prefix_and_return_type(function).unwrap_or("");
+    let Scratch { a, b } = scratch;
+    a.clear();
+    if function.contains('<') {
+        let _ = replace_enclosed::<()>(function, b'<', b'>', a, |_, inside, out| {
+            out.push_str(if inside.contains(" as ") { inside } else { "<T>" });
+            Ok(())
+        });
+    } else {
+        a.push_str(function);
+    }
+    b.clear();
+    if a.contains('(') {
+        drop_all_enclosed(a, b'(', b')', b);
+    } else {
+        b.push_str(a);
+    }
+    maybe_line_number(lists, b, line);
+    let mut out = String::with_capacity(b.len() + 4);
+    fixup_spaces_and_commas(b, a, &mut out);
+    strip_rust_hash(&mut out);
+    out
+}
+
+/// Socorro's `normalize_cpp_function`.
+fn normalize_cpp_function(
+    lists: &SigLists,
+    function: &str,
+    line: Option<&Scalar>,
+    scratch: &mut Scratch,
+) -> Result<String, NormalizeError> {
+    let mut function = function;
+    for qualifier in ["const", "const&", "const &", "&&", "&"] {
+        if let Some(rest) = function.strip_suffix(qualifier) {
+            function = py::strip(rest);
+        }
+    }
+    if !function.contains("::operator") {
+        function = drop_prefix_and_return_type(function).ok_or(NormalizeError::EmptyFunction)?;
+    }
+    let mut function: Cow<'_, str> = Cow::Borrowed(function);
+    if function.contains("`anonymous namespace'") {
+        function = Cow::Owned(function.replace("`anonymous namespace'", "(anonymous namespace)"));
+    }
+    if function.contains("::$_")
+        && let Some(re) = LAMBDA_NUMBER.as_ref()
+        && let Cow::Owned(replaced) = re.replace_all(&function, "::$$::")
+    {
+        function = Cow::Owned(replaced);
+    }
+    let Scratch { a, b } = scratch;
+    a.clear();
+    collapse_types_cpp(&function, a, 0)?;
+    b.clear();
+    collapse_arguments_cpp(a, b);
+    if b.contains("clone .cold") {
+        a.clear();
+        drop_all_enclosed(b, b'[', b']', a);
+        std::mem::swap(a, b);
+    }
+    maybe_line_number(lists, b, line);
+    let mut out = String::with_capacity(b.len() + 4);
+    fixup_spaces_and_commas(b, a, &mut out);
+    Ok(out)
+}
+
+/// The inputs of Socorro's `normalize_frame` for one (possibly inline) frame.
+struct FrameView<'a> {
+    module: Option<&'a str>,
+    function: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<&'a Scalar>,
+    offset: Option<&'a Scalar>,
+    unloaded: Option<&'a str>,
+    has_unloaded: bool,
+}
+
+fn truthy(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// Socorro's `normalize_frame`: function, else `file#line`, else module,
+/// else `(unloaded <module>)`, else `@<offset>`, else `""`.
+fn normalize_frame(
+    lists: &SigLists,
+    frame: &FrameView<'_>,
+    lowercase_module: bool,
+    scratch: &mut Scratch,
+) -> Result<String, NormalizeError> {
+    let file = truthy(frame.file);
+    if let Some(function) = truthy(frame.function) {
+        let function = fix_missing_module(file, function);
+        let is_rust = file
+            .and_then(parse_source_file)
+            .is_some_and(|p| p.ends_with(".rs"));
+        return if is_rust {
+            Ok(normalize_rust_function(lists, function, frame.line, scratch))
+        } else {
+            normalize_cpp_function(lists, function, frame.line, scratch)
+        };
+    }
+    if let (Some(file), Some(line)) = (file, frame.line.filter(|l| l.truthy())) {
+        let trimmed = file.trim_end_matches(['/', '\\']);
+        let base = if trimmed.contains('\\') {
+            trimmed.rsplit('\\').next()
+        } else {
+            trimmed.rsplit('/').next()
+        }
+        .unwrap_or(trimmed);
+        return Ok(format!("{base}#{}", line.py_str()));
+    }
+    if let Some(module) = truthy(frame.module) {
+        let module = module.trim_matches(['[', ']']);
+        return Ok(if lowercase_module {
+            module.to_lowercase()
+        } else {
+            module.to_owned()
+        });
+    }
+    if frame.has_unloaded {
+        return Ok(format!("(unloaded {})", frame.unloaded.unwrap_or("None")));
+    }
+    if let Some(offset) = frame.offset.filter(|o| o.truthy()) {
+        let mut out = String::from("@");
+        match offset {
+            Scalar::Str(s) => py::strip_leading_zeros(s, &mut out),
+            other => out.push_str(&other.py_str()),
+        }
+        return Ok(out);
+    }
+    Ok(String::new())
+}
+
+/// Socorro's `create_frame_list`: normalised frames of a thread, inlines
+/// first, at most [`MAXIMUM_FRAMES_TO_CONSIDER`] entries.
+pub(crate) fn create_frame_list(
+    lists: &SigLists,
+    thread: Option<&Thread>,
+    lowercase_modules: bool,
+) -> Result<Vec<String>, NormalizeError> {
+    let Some(thread) = thread else {
+        return Ok(Vec::new());
+    };
+    let mut scratch = Scratch::default();
+    let mut out = Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4));
+    for view in frame_views(&thread.frames).take(MAXIMUM_FRAMES_TO_CONSIDER) {
+        out.push(normalize_frame(lists, &view, lowercase_modules, &mut scratch)?);
+    }
+    Ok(out)
+}
+
+fn frame_views(frames: &[Frame]) -> impl Iterator<Item = FrameView<'_>> {
+    frames.iter().flat_map(|frame| {
+        let inlines = frame.inlines.iter().map(move |inline| FrameView {
+            module: frame.module.as_deref(),
+            function: inline.function.as_deref(),
+            file: inline.file.as_deref(),
+            line: inline.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: None,
+            has_unloaded: false,
+        });
+        inlines.chain(std::iter::once(FrameView {
+            module: frame.module.as_deref(),
+            function: frame.function.as_deref(),
+            file: frame.file.as_deref(),
+            line: frame.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: frame
+                .unloaded_modules
+                .first()
+                .and_then(|u| u.module.as_deref()),
+            has_unloaded: !frame.unloaded_modules.is_empty(),
+        }))
+    })
+}
+
+/// Normalises a single function name the way Socorro does for a frame with
+/// that function and `file` (Rust rules when the file ends in `.rs`).
+/// Exposed for tests and tools.
+pub fn normalize_function(lists: &SigLists, function: &str, file: Option<&str>, line: Option<&Scalar>) -> String {
+    let view = FrameView {
+        module: None,
+        function: Some(function),
+        file,
+        line,
+        offset: None,
+        unloaded: None,
+        has_unloaded: false,
+    };
+    normalize_frame(lists, &view, false, &mut Scratch::default()).unwrap_or_default()
+}
+
+/// Normalises one frame (without its inlines) like Socorro's
+/// `normalize_frame`. Exposed for tests and tools.
+pub fn normalize_single_frame(lists: &SigLists, frame: &Frame) -> String {
+    let view = FrameView {
+        module: frame.module.as_deref(),
+        function: frame.function.as_deref(),
+        file: frame.file.as_deref(),
+        line: frame.line.as_ref(),
+        offset: frame.offset.as_ref(),
+        unloaded: frame.unloaded_modules.first().and_then(|u| u.module.as_deref()),
+        has_unloaded: !frame.unloaded_modules.is_empty(),
+    };
+    normalize_frame(lists, &view, false, &mut Scratch::default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_prefix_cases() {
+        for (input, expected) in [
+            ("`anonymous namespace'::xClose", "`anonymous namespace'::xClose"),
+            ("static unsigned int pr_root(void *)", "pr_root(void *)"),
+            (
+                "nsXPConnect::InitStatics() [clone .cold.638]",
+                "nsXPConnect::InitStatics() [clone .cold.638]",
+            ),
+            (
+                "[thunk]:CShellItem::QueryInterface`adjustor{12}' (_GUID const&, void**)",
+                "[thunk]:CShellItem::QueryInterface`adjustor{12}' (_GUID const&, void**)",
+            ),
+            ("f  (x)", " (x)"),
+            ("foo bar ", "bar"),
+            (" ", ""),
+        ] {
+            assert_eq!(drop_prefix_and_return_type(input), Some(expected), "{input}");
+        }
+        assert_eq!(drop_prefix_and_return_type(""), None);
+    }
+
+    #[test]
+    fn enclosed_slices_cases() {
+        let collect = |s: &str, o: u8, c: u8| {
+            let mut v = Vec::new();
+            enclosed_slices(s, o, c, |a, b| v.push((a, b)));
+            v
+        };
+        assert_eq!(collect("operator()(s,t,u)", b'(', b')'), [(8, 10), (10, 17)]);
+        assert_eq!(collect("Foo<bar<baz>", b'<', b'>'), [(3, 12)]);
+        assert_eq!(
+            collect(
+                "IPC::ParamTraits<nsTSubstring<char> >::Write(IPC::Message *,nsTSubstring<char> const &)",
+                b'<',
+                b'>'
+            ),
+            [(16, 37), (72, 78)]
+        );
+    }
+
+    #[test]
+    fn collapse_types_cases() {
+        for (input, expected) in [
+            ("Foo<bar", "Foo<T>"),
+            ("<bar>Foo", "<T>Foo"),
+            (
+                "IPC::ParamTraits<nsTSubstring<char> >::Write(IPC::Message *,nsTSubstring<char> const &)",
+                "IPC::ParamTraits<nsTSubstring<T> >::Write(IPC::Message *,nsTSubstring<T> const &)",
+            ),
+            ("<unknown in ntdll.pdb>", "<unknown in ntdll.pdb>"),
+        ] {
+            let mut out = String::new();
+            collapse_types_cpp(input, &mut out, 0).unwrap();
+            assert_eq!(out, expected);
+        }
+    }
+
+    #[test]
+    fn rust_hash() {
+        let mut s = "expect_failed::h7f635057bfba806a".to_owned();
+        strip_rust_hash(&mut s);
+        assert_eq!(s, "expect_failed");
+        let mut s = "expect_failed::h7f6350::blah".to_owned();
+        strip_rust_hash(&mut s);
+        assert_eq!(s, "expect_failed::h7f6350::blah");
+    }
+
+    #[test]
+    fn parse_source_file_cases() {
+        assert_eq!(
+            parse_source_file("hg:hg.mozilla.org/releases/mozilla-release:js/src/vm/JSFunction.cpp:7d28"),
+            Some("js/src/vm/JSFunction.cpp")
+        );
+        assert_eq!(
+            parse_source_file("f:\\dd\\vctools\\crt\\mbsnbico.c"),
+            Some("\\dd\\vctools\\crt\\mbsnbico.c")
+        );
+        assert_eq!(parse_source_file("/build/x.c"), Some("/build/x.c"));
+        assert_eq!(parse_source_file("x.c"), None);
+    }
+}

@@ -1,0 +1,4 @@
+pub mod config;
+pub mod crash;
+pub mod run;
+pub mod submit;

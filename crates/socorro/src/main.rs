@@ -1,0 +1,55 @@
+//! `socorro`: the all-in-one command. `socorro run` starts the pipeline on
+//! embedded defaults; the other subcommands are admin and developer tools.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "socorro",
+    version,
+    about = "Crash ingestion pipeline compatible with Mozilla Socorro"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline (collector today; processor, webapp, crontabber as they land).
+    Run(commands::run::Args),
+    /// Submit a crash to a collector like a Breakpad client.
+    Submit(commands::submit::Args),
+    /// Inspect stored crashes.
+    Crash(commands::crash::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => commands::run::run(args).await,
+            Command::Submit(args) => commands::submit::run(args).await,
+            Command::Crash(args) => commands::crash::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

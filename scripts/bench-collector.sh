@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Collector throughput benchmark (make bench-collector).
+#
+# Posts Breakpad-style multipart bodies with a 300 KB dump at concurrency 32
+# for 20 s with wrk, checks that every crash answered 200 is stored and
+# queued, and prints crashes/s and p50/p99 latency next to the disk's own
+# ceiling (concurrent fsync'd 300 KB file writes/s) measured in the same run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-32}
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk (Debian package)" >&2
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+
+cargo build --release -q -p socorro -p collector --example fsync_ceiling
+bin="$root/target/release"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-collector.XXXXXX")
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The body: annotations + a 300 KB dump, exactly as a Breakpad client sends it.
+boundary="------------------------benchbenchbench0"
+python3 - "$work/body" "$boundary" <<'PY'
+import os, sys
+path, b = sys.argv[1], sys.argv[2]
+dump = os.urandom(300_000)
+parts = []
+for k, v in [("ProductName", "BenchApp"), ("Version", "1.0"), ("ReleaseChannel", "release")]:
+    parts.append(f'--{b}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+parts.append(f'--{b}\r\nContent-Disposition: form-data; name="upload_file_minidump"; filename="c.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode() + dump + b"\r\n")
+parts.append(f"--{b}--\r\n".encode())
+open(path, "wb").write(b"".join(parts))
+PY
+
+echo "== disk ceiling: ${CONNECTIONS} writers, durable 300 KB files (temp + fsync + rename + dir fsync), 5 s"
+ceiling=$("$bin/examples/fsync_ceiling" "$work/ceiling" 5 "$CONNECTIONS" 300000)
+echo "ceiling: ${ceiling} writes/s"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SOCORRO_DATA_DIR="$work/data" SOCORRO_COLLECTOR__LISTEN="127.0.0.1:$port" RUST_LOG=warn \
+  "$bin/socorro" run --only collector &
+pid=$!
+for _ in $(seq 1 200); do
+  curl -fsS "http://127.0.0.1:$port/__lbheartbeat__" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+
+echo "== collector: wrk -t2 -c${CONNECTIONS} -d${DURATION}s"
+BODY_FILE="$work/body" BOUNDARY="$boundary" IDS_FILE="$work/ids" \
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s scripts/bench/submit.lua \
+  "http://127.0.0.1:$port/submit" | tee "$work/wrk.out"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+
+accepted=$(wc -l < "$work/ids")
+missing=0
+queued=$(sqlite3 "$work/data/queue.sqlite" "select count(*) from crash_queue_messages" 2>/dev/null || echo "?")
+while read -r id; do
+  day="20${id:30:6}"
+  [ -s "$work/data/crashes/v1/raw_crash/$day/$id" ] && [ -s "$work/data/crashes/v1/dump/$id" ] || missing=$((missing + 1))
+done < "$work/ids"
+rate=$(python3 -c "print(round($accepted / $DURATION))")
+p50=$(grep -o 'p50 [0-9.]* ms' "$work/wrk.out" | awk '{print $2}')
+p99=$(grep -o 'p99 [0-9.]* ms' "$work/wrk.out" | awk '{print $2}')
+ratio=$(python3 -c "print(f'{$accepted / $DURATION / $ceiling:.2f}')")
+
+echo
+echo "== result"
+echo "crashes answered 200:  ${accepted} (${rate}/s), stored and complete: $((accepted - missing)), missing: ${missing}, queued: ${queued}"
+echo "latency:               p50 ${p50} ms, p99 ${p99} ms"
+echo "disk ceiling:          ${ceiling} durable 300 KB writes/s"
+echo "ratio to ceiling:      ${ratio}  (target >= 0.75, p99 < 50 ms)"
+[ "$missing" -eq 0 ] || { echo "FAIL: ${missing} crashes answered 200 are not stored" >&2; exit 1; }
