@@ -16,7 +16,8 @@ if ! command -v wrk >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
 fi
 
-cargo build --release -q -p socorro -p collector --example fsync_ceiling
+cargo build --release -q -p socorro --bin socorro
+cargo build --release -q -p collector --example fsync_ceiling
 bin="$root/target/release"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-collector.XXXXXX")
@@ -55,6 +56,9 @@ echo "== collector: wrk -t2 -c${CONNECTIONS} -d${DURATION}s"
 BODY_FILE="$work/body" BOUNDARY="$boundary" IDS_FILE="$work/ids" \
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s scripts/bench/submit.lua \
   "http://127.0.0.1:$port/submit" | tee "$work/wrk.out"
+# CPU the collector used (utime + stime, clock ticks), to say where the time goes.
+ticks=$(getconf CLK_TCK)
+cpu_s=$(awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$pid/stat")
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 accepted=$(wc -l < "$work/ids")
@@ -75,4 +79,6 @@ echo "crashes answered 200:  ${accepted} (${rate}/s), stored and complete: $((ac
 echo "latency:               p50 ${p50} ms, p99 ${p99} ms"
 echo "disk ceiling:          ${ceiling} durable 300 KB writes/s"
 echo "ratio to ceiling:      ${ratio}  (target >= 0.75, p99 < 50 ms)"
+echo "collector CPU:         ${cpu_s} s over ${DURATION} s = $(python3 -c "print(f'{$cpu_s * 1000 / max($accepted, 1):.2f}')") ms CPU per crash (2 cores = $(python3 -c "print(round(2 * $accepted / max($cpu_s, 0.001)))") crashes/s if CPU-bound)"
+echo "machine load (1 min):  $(cut -d' ' -f1 /proc/loadavg)"
 [ "$missing" -eq 0 ] || { echo "FAIL: ${missing} crashes answered 200 are not stored" >&2; exit 1; }

@@ -488,3 +488,45 @@ async fn dockerflow_endpoints_and_metrics() {
         "{metrics}"
     );
 }
+
+/// The malformed reasons Antenna's recorded cases do not cover.
+#[tokio::test]
+async fn content_type_without_boundary_is_no_boundary() {
+    let h = Harness::new(CollectorSettings::default()).await;
+    let (url, _stop) = h.spawn_server().await;
+    let sub = Submission::new().annotation("ProductName", "Test");
+    for ct in [
+        "multipart/form-data",
+        "multipart/form-data; charset=utf-8",
+        "multipart/form-data; boundary=",
+    ] {
+        let resp = reqwest::Client::new()
+            .post(format!("{url}/submit"))
+            .header("Content-Type", ct)
+            .body(sub.body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{ct}");
+        assert_eq!(
+            resp.text().await.unwrap(),
+            "Discarded=malformed_no_boundary",
+            "{ct}"
+        );
+    }
+    // Content-Encoding other than exactly `gzip` is ignored, as in Antenna.
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/submit"))
+        .header("Content-Type", sub.content_type())
+        .header("Content-Encoding", "GZIP")
+        .body(sub.gzipped_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "Discarded=malformed_invalid_payload_structure"
+    );
+    assert!(h.queued_ids().await.is_empty());
+}

@@ -74,7 +74,12 @@ impl QueueConfig {
     pub fn validate_with_prefix(&self, prefix: &str) -> Result<(), QueueError> {
         match self.backend {
             QueueBackend::Sqlite => {
-                if self.sqlite.path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                if self
+                    .sqlite
+                    .path
+                    .as_ref()
+                    .is_some_and(|p| p.as_os_str().is_empty())
+                {
                     return Err(invalid(format!(
                         "{prefix}__SQLITE__PATH must not be empty (unset it to use <data dir>/queue.sqlite)"
                     )));
@@ -82,12 +87,17 @@ impl QueueConfig {
             }
             QueueBackend::Pubsub => return Err(pubsub_unavailable(prefix)),
         }
-        self.retry.validate(&format!("{prefix}__RETRY")).map_err(invalid)
+        self.retry
+            .validate(&format!("{prefix}__RETRY"))
+            .map_err(invalid)
     }
 
     /// The SQLite file this config uses with `data_dir`.
     pub fn sqlite_path(&self, data_dir: &Path) -> PathBuf {
-        self.sqlite.path.clone().unwrap_or_else(|| data_dir.join("queue.sqlite"))
+        self.sqlite
+            .path
+            .clone()
+            .unwrap_or_else(|| data_dir.join("queue.sqlite"))
     }
 }
 
@@ -124,11 +134,16 @@ mod tests {
         let cfg: QueueConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(cfg, QueueConfig::default());
         assert_eq!(cfg.backend, QueueBackend::Sqlite);
-        assert_eq!(cfg.sqlite_path(Path::new("/data")), PathBuf::from("/data/queue.sqlite"));
+        assert_eq!(
+            cfg.sqlite_path(Path::new("/data")),
+            PathBuf::from("/data/queue.sqlite")
+        );
         assert_eq!(cfg.retry, RetryPolicy::default());
         assert!(cfg.validate().is_ok());
-        let cfg: QueueConfig =
-            serde_json::from_str(r#"{"backend":"pubsub","sqlite":{"path":"/q.db"},"retry":{"max_backoff_ms":10}}"#).unwrap();
+        let cfg: QueueConfig = serde_json::from_str(
+            r#"{"backend":"pubsub","sqlite":{"path":"/q.db"},"retry":{"max_backoff_ms":10}}"#,
+        )
+        .unwrap();
         assert_eq!(cfg.backend, QueueBackend::Pubsub);
         assert_eq!(cfg.sqlite.path.as_deref(), Some(Path::new("/q.db")));
         assert_eq!(cfg.retry.max_backoff, std::time::Duration::from_millis(10));
@@ -136,15 +151,30 @@ mod tests {
 
     #[test]
     fn validate_names_the_variable() {
-        let cfg = QueueConfig { sqlite: SqliteQueueConfig { path: Some(PathBuf::new()) }, ..Default::default() };
+        let cfg = QueueConfig {
+            sqlite: SqliteQueueConfig {
+                path: Some(PathBuf::new()),
+            },
+            ..Default::default()
+        };
         assert!(full_message(&cfg.validate().unwrap_err()).contains("SOCORRO_QUEUE__SQLITE__PATH"));
         let mut cfg = QueueConfig::default();
         cfg.retry.max_attempts = 0;
-        assert!(full_message(&cfg.validate().unwrap_err()).contains("SOCORRO_QUEUE__RETRY__MAX_ATTEMPTS"));
-        let cfg = QueueConfig { backend: QueueBackend::Pubsub, ..Default::default() };
+        assert!(
+            full_message(&cfg.validate().unwrap_err())
+                .contains("SOCORRO_QUEUE__RETRY__MAX_ATTEMPTS")
+        );
+        let cfg = QueueConfig {
+            backend: QueueBackend::Pubsub,
+            ..Default::default()
+        };
         let err = cfg.validate().unwrap_err();
         assert!(!err.is_transient());
-        assert!(full_message(&err).contains("pubsub is not available yet"), "{}", full_message(&err));
+        assert!(
+            full_message(&err).contains("pubsub is not available yet"),
+            "{}",
+            full_message(&err)
+        );
     }
 
     #[tokio::test]
@@ -152,17 +182,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("not/yet/there");
         let queue = build(&QueueConfig::default(), &data_dir).await.unwrap();
-        assert_eq!(queue.describe(), format!("sqlite:{}", data_dir.join("queue.sqlite").display()));
+        assert_eq!(
+            queue.describe(),
+            format!("sqlite:{}", data_dir.join("queue.sqlite").display())
+        );
         queue.check_health().await.unwrap();
-        queue.publish_raw(crate::QueueName::Standard, vec!["test".into()]).await.unwrap();
-        assert_eq!(queue.depth(crate::QueueName::Standard).await.unwrap(), Some(1));
+        queue
+            .publish_raw(crate::QueueName::Standard, vec!["test".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            queue.depth(crate::QueueName::Standard).await.unwrap(),
+            Some(1)
+        );
         assert!(data_dir.join("queue.sqlite").is_file());
     }
 
     #[tokio::test]
     async fn build_pubsub_fails_loudly() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = QueueConfig { backend: QueueBackend::Pubsub, ..Default::default() };
+        let cfg = QueueConfig {
+            backend: QueueBackend::Pubsub,
+            ..Default::default()
+        };
         match build(&cfg, dir.path()).await {
             Err(e) => assert!(full_message(&e).contains("pubsub is not available yet")),
             Ok(_) => panic!("pubsub must not build yet"),

@@ -52,7 +52,12 @@ async fn assert_depth(q: &dyn CrashQueue, queue: QueueName, want: u64) {
 }
 
 /// Pull everything currently visible (up to `limit` messages).
-async fn drain(q: &dyn CrashQueue, queue: QueueName, lease: Duration, limit: usize) -> Vec<Message> {
+async fn drain(
+    q: &dyn CrashQueue,
+    queue: QueueName,
+    lease: Duration,
+    limit: usize,
+) -> Vec<Message> {
     let mut out = Vec::new();
     while out.len() < limit {
         let got = q.pull(queue, 7, lease).await.unwrap();
@@ -72,7 +77,10 @@ async fn pull_eventually(q: &dyn CrashQueue, queue: QueueName, lease: Duration) 
         if !got.is_empty() {
             return got;
         }
-        assert!(start.elapsed() < DEADLINE, "no message on {queue} within {DEADLINE:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no message on {queue} within {DEADLINE:?}"
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -120,52 +128,100 @@ pub async fn publish_pull_ack(q: &dyn CrashQueue) {
     let before = Utc::now();
     q.publish(QueueName::Standard, &items).await.unwrap();
     let got = q.pull(QueueName::Standard, 10, LONG).await.unwrap();
-    assert_eq!(data(&got), items.iter().map(ToString::to_string).collect::<Vec<_>>());
+    assert_eq!(
+        data(&got),
+        items.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
     for m in &got {
         assert_eq!(m.queue, QueueName::Standard);
         assert_eq!(m.lease.queue, QueueName::Standard);
-        assert!(m.delivery_attempt == 1 || m.delivery_attempt == 0, "first delivery attempt {}", m.delivery_attempt);
+        assert!(
+            m.delivery_attempt == 1 || m.delivery_attempt == 0,
+            "first delivery attempt {}",
+            m.delivery_attempt
+        );
         if let Some(at) = m.published_at {
             let skew = chrono::Duration::seconds(60);
-            assert!(at >= before - skew && at <= Utc::now() + skew, "published_at {at}");
+            assert!(
+                at >= before - skew && at <= Utc::now() + skew,
+                "published_at {at}"
+            );
         }
-        assert_eq!(m.item().unwrap(), items[got.iter().position(|x| x.data == m.data).unwrap()]);
+        assert_eq!(
+            m.item().unwrap(),
+            items[got.iter().position(|x| x.data == m.data).unwrap()]
+        );
     }
     let handles: HashSet<&str> = got.iter().map(|m| m.lease.handle.as_str()).collect();
     assert_eq!(handles.len(), 3, "lease handles must be distinct");
-    assert!(q.pull(QueueName::Standard, 10, LONG).await.unwrap().is_empty(), "a leased message was pulled again");
+    assert!(
+        q.pull(QueueName::Standard, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a leased message was pulled again"
+    );
     q.ack(&leases(&got)).await.unwrap();
-    assert!(q.pull(QueueName::Standard, 10, LONG).await.unwrap().is_empty(), "an acked message came back");
+    assert!(
+        q.pull(QueueName::Standard, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an acked message came back"
+    );
     assert_depth(q, QueueName::Standard, 0).await;
 }
 
 /// An unacked message comes back after its lease expires, marked as a redelivery.
 pub async fn at_least_once(q: &dyn CrashQueue) {
     let item = QueueItem::new(new_id());
-    q.publish(QueueName::Standard, std::slice::from_ref(&item)).await.unwrap();
+    q.publish(QueueName::Standard, std::slice::from_ref(&item))
+        .await
+        .unwrap();
     let start = Instant::now();
-    let first = q.pull(QueueName::Standard, 10, Duration::from_millis(300)).await.unwrap();
+    let first = q
+        .pull(QueueName::Standard, 10, Duration::from_millis(300))
+        .await
+        .unwrap();
     assert_eq!(data(&first), vec![item.to_string()]);
-    assert!(q.pull(QueueName::Standard, 10, LONG).await.unwrap().is_empty(), "visible during its lease");
+    assert!(
+        q.pull(QueueName::Standard, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "visible during its lease"
+    );
     let again = pull_eventually(q, QueueName::Standard, LONG).await;
-    assert!(start.elapsed() >= Duration::from_millis(290), "redelivered before the lease expired");
+    assert!(
+        start.elapsed() >= Duration::from_millis(290),
+        "redelivered before the lease expired"
+    );
     assert_eq!(data(&again), vec![item.to_string()]);
     if again[0].delivery_attempt != 0 {
         assert_eq!(again[0].delivery_attempt, 2, "redelivery attempt");
     }
     q.ack(&leases(&again)).await.unwrap();
-    assert_lease_lost(q.ack(&leases(&first)).await, "ack with the expired first lease");
+    assert_lease_lost(
+        q.ack(&leases(&first)).await,
+        "ack with the expired first lease",
+    );
     assert_depth(q, QueueName::Standard, 0).await;
 }
 
 /// `nack(0)` makes the message visible at once.
 pub async fn nack_zero_redelivers_at_once(q: &dyn CrashQueue) {
-    q.publish_raw(QueueName::Standard, vec![new_id().to_string()]).await.unwrap();
+    q.publish_raw(QueueName::Standard, vec![new_id().to_string()])
+        .await
+        .unwrap();
     let got = q.pull(QueueName::Standard, 1, LONG).await.unwrap();
     assert_eq!(got.len(), 1);
     q.nack(&leases(&got), Duration::ZERO).await.unwrap();
     let again = q.pull(QueueName::Standard, 1, LONG).await.unwrap();
-    assert_eq!(data(&again), data(&got), "nack(0) did not redeliver at once");
+    assert_eq!(
+        data(&again),
+        data(&got),
+        "nack(0) did not redeliver at once"
+    );
     if again[0].delivery_attempt != 0 {
         assert_eq!(again[0].delivery_attempt, 2);
     }
@@ -177,28 +233,52 @@ pub async fn nack_zero_redelivers_at_once(q: &dyn CrashQueue) {
 /// `nack(delay)` hides the message for `delay`, then it comes back.
 pub async fn nack_delay_hides_for_the_delay(q: &dyn CrashQueue) {
     let delay = Duration::from_millis(700);
-    q.publish_raw(QueueName::Reprocessing, vec![new_id().to_string()]).await.unwrap();
+    q.publish_raw(QueueName::Reprocessing, vec![new_id().to_string()])
+        .await
+        .unwrap();
     let got = q.pull(QueueName::Reprocessing, 1, LONG).await.unwrap();
     let start = Instant::now();
     q.nack(&leases(&got), delay).await.unwrap();
-    assert!(q.pull(QueueName::Reprocessing, 1, LONG).await.unwrap().is_empty(), "visible right after nack(delay)");
+    assert!(
+        q.pull(QueueName::Reprocessing, 1, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "visible right after nack(delay)"
+    );
     let again = pull_eventually(q, QueueName::Reprocessing, LONG).await;
     let waited = start.elapsed();
-    assert!(waited + Duration::from_millis(15) >= delay, "visible after {waited:?}, before the {delay:?} delay");
+    assert!(
+        waited + Duration::from_millis(15) >= delay,
+        "visible after {waited:?}, before the {delay:?} delay"
+    );
     assert_eq!(data(&again), data(&got));
     q.ack(&leases(&again)).await.unwrap();
 }
 
 /// `extend` keeps a message hidden past its original lease.
 pub async fn extend_keeps_the_lease(q: &dyn CrashQueue) {
-    q.publish_raw(QueueName::Standard, vec![new_id().to_string()]).await.unwrap();
+    q.publish_raw(QueueName::Standard, vec![new_id().to_string()])
+        .await
+        .unwrap();
     let start = Instant::now();
-    let got = q.pull(QueueName::Standard, 1, Duration::from_millis(400)).await.unwrap();
+    let got = q
+        .pull(QueueName::Standard, 1, Duration::from_millis(400))
+        .await
+        .unwrap();
     assert_eq!(got.len(), 1);
-    q.extend(&leases(&got), Duration::from_secs(30)).await.unwrap();
+    q.extend(&leases(&got), Duration::from_secs(30))
+        .await
+        .unwrap();
     // Past the original lease: a negative check, so it has to wait.
     tokio::time::sleep(Duration::from_millis(900).saturating_sub(start.elapsed())).await;
-    assert!(q.pull(QueueName::Standard, 1, LONG).await.unwrap().is_empty(), "extended message redelivered");
+    assert!(
+        q.pull(QueueName::Standard, 1, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "extended message redelivered"
+    );
     // The extended lease still acks.
     q.ack(&leases(&got)).await.unwrap();
     assert_depth(q, QueueName::Standard, 0).await;
@@ -207,24 +287,47 @@ pub async fn extend_keeps_the_lease(q: &dyn CrashQueue) {
 /// A consumer whose lease expired and went to another consumer cannot ack,
 /// nack or extend it; the other consumer's delivery is untouched.
 pub async fn lease_lost_to_another_consumer(q: &dyn CrashQueue) {
-    q.publish_raw(QueueName::Priority, vec![new_id().to_string()]).await.unwrap();
-    let a = q.pull(QueueName::Priority, 1, Duration::from_millis(200)).await.unwrap();
+    q.publish_raw(QueueName::Priority, vec![new_id().to_string()])
+        .await
+        .unwrap();
+    let a = q
+        .pull(QueueName::Priority, 1, Duration::from_millis(200))
+        .await
+        .unwrap();
     assert_eq!(a.len(), 1);
     let b = pull_eventually(q, QueueName::Priority, LONG).await;
     assert_eq!(data(&b), data(&a));
-    assert_ne!(a[0].lease, b[0].lease, "a redelivery must get a new lease handle");
+    assert_ne!(
+        a[0].lease, b[0].lease,
+        "a redelivery must get a new lease handle"
+    );
     assert_lease_lost(q.ack(&leases(&a)).await, "ack of a lost lease");
-    assert_lease_lost(q.nack(&leases(&a), Duration::ZERO).await, "nack of a lost lease");
+    assert_lease_lost(
+        q.nack(&leases(&a), Duration::ZERO).await,
+        "nack of a lost lease",
+    );
     assert_lease_lost(q.extend(&leases(&a), LONG).await, "extend of a lost lease");
     // B still holds it: hidden, counted, and B's ack works.
-    assert!(q.pull(QueueName::Priority, 1, LONG).await.unwrap().is_empty(), "a lost-lease call released B's message");
+    assert!(
+        q.pull(QueueName::Priority, 1, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a lost-lease call released B's message"
+    );
     assert_depth(q, QueueName::Priority, 1).await;
     q.ack(&leases(&b)).await.unwrap();
     assert_depth(q, QueueName::Priority, 0).await;
     // Handles that never existed.
     for handle in ["", "garbage", "1:nope", "999999999:0000000000000000"] {
-        let lease = Lease { queue: QueueName::Priority, handle: handle.to_owned() };
-        assert_lease_lost(q.ack(std::slice::from_ref(&lease)).await, &format!("ack of handle {handle:?}"));
+        let lease = Lease {
+            queue: QueueName::Priority,
+            handle: handle.to_owned(),
+        };
+        assert_lease_lost(
+            q.ack(std::slice::from_ref(&lease)).await,
+            &format!("ack of handle {handle:?}"),
+        );
     }
 }
 
@@ -232,7 +335,9 @@ pub async fn lease_lost_to_another_consumer(q: &dyn CrashQueue) {
 pub async fn fifo_within_a_queue(q: &dyn CrashQueue) {
     let published: Vec<String> = (0..20).map(|_| new_id().to_string()).collect();
     for chunk in published.chunks(6) {
-        q.publish_raw(QueueName::Standard, chunk.to_vec()).await.unwrap();
+        q.publish_raw(QueueName::Standard, chunk.to_vec())
+            .await
+            .unwrap();
     }
     let mut got = Vec::new();
     loop {
@@ -250,7 +355,11 @@ pub async fn fifo_within_a_queue(q: &dyn CrashQueue) {
 /// Each queue holds only what was published to it.
 pub async fn queues_are_independent(q: &dyn CrashQueue) {
     let mut by_queue = Vec::new();
-    for (queue, n) in [(QueueName::Standard, 2), (QueueName::Priority, 1), (QueueName::Reprocessing, 3)] {
+    for (queue, n) in [
+        (QueueName::Standard, 2),
+        (QueueName::Priority, 1),
+        (QueueName::Reprocessing, 3),
+    ] {
         let ids: Vec<String> = (0..n).map(|_| new_id().to_string()).collect();
         q.publish_raw(queue, ids.clone()).await.unwrap();
         by_queue.push((queue, ids));
@@ -261,7 +370,10 @@ pub async fn queues_are_independent(q: &dyn CrashQueue) {
     for (queue, ids) in &by_queue {
         let got = drain(q, *queue, LONG, 100).await;
         assert_eq!(&data(&got), ids, "contents of {queue}");
-        assert!(got.iter().all(|m| m.queue == *queue && m.lease.queue == *queue));
+        assert!(
+            got.iter()
+                .all(|m| m.queue == *queue && m.lease.queue == *queue)
+        );
         q.ack(&leases(&got)).await.unwrap();
         assert_depth(q, *queue, 0).await;
     }
@@ -272,17 +384,35 @@ pub async fn pull_in_order_takes_priority_first(q: &dyn CrashQueue) {
     let re = new_id().to_string();
     let std_ids: Vec<String> = (0..3).map(|_| new_id().to_string()).collect();
     let prio = new_id().to_string();
-    q.publish_raw(QueueName::Reprocessing, vec![re.clone()]).await.unwrap();
-    q.publish_raw(QueueName::Standard, std_ids.clone()).await.unwrap();
-    q.publish_raw(QueueName::Priority, vec![prio.clone()]).await.unwrap();
+    q.publish_raw(QueueName::Reprocessing, vec![re.clone()])
+        .await
+        .unwrap();
+    q.publish_raw(QueueName::Standard, std_ids.clone())
+        .await
+        .unwrap();
+    q.publish_raw(QueueName::Priority, vec![prio.clone()])
+        .await
+        .unwrap();
 
-    let first = pull_in_order(q, &QueueName::PROCESSING_ORDER, 2, LONG).await.unwrap();
+    let first = pull_in_order(q, &QueueName::PROCESSING_ORDER, 2, LONG)
+        .await
+        .unwrap();
     assert_eq!(data(&first), vec![prio.clone(), std_ids[0].clone()]);
     assert_eq!(first[0].queue, QueueName::Priority);
-    let rest = pull_in_order(q, &QueueName::PROCESSING_ORDER, 10, LONG).await.unwrap();
-    assert_eq!(data(&rest), vec![std_ids[1].clone(), std_ids[2].clone(), re.clone()]);
+    let rest = pull_in_order(q, &QueueName::PROCESSING_ORDER, 10, LONG)
+        .await
+        .unwrap();
+    assert_eq!(
+        data(&rest),
+        vec![std_ids[1].clone(), std_ids[2].clone(), re.clone()]
+    );
     assert_eq!(rest[2].queue, QueueName::Reprocessing);
-    assert!(pull_in_order(q, &QueueName::PROCESSING_ORDER, 10, LONG).await.unwrap().is_empty());
+    assert!(
+        pull_in_order(q, &QueueName::PROCESSING_ORDER, 10, LONG)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     q.ack(&leases(&first)).await.unwrap();
     q.ack(&leases(&rest)).await.unwrap();
 }
@@ -297,7 +427,10 @@ pub async fn ruleset_payloads_round_trip(q: &dyn CrashQueue) {
     q.publish(QueueName::Reprocessing, &items).await.unwrap();
     let got = drain(q, QueueName::Reprocessing, LONG, 10).await;
     assert_eq!(got.len(), 3);
-    assert_eq!(got[0].data, format!("{}:regenerate_signature", items[0].crash_id));
+    assert_eq!(
+        got[0].data,
+        format!("{}:regenerate_signature", items[0].crash_id)
+    );
     let back: Vec<QueueItem> = got.iter().map(|m| m.item().unwrap()).collect();
     assert_eq!(back, items);
     q.ack(&leases(&got)).await.unwrap();
@@ -305,11 +438,20 @@ pub async fn ruleset_payloads_round_trip(q: &dyn CrashQueue) {
 
 /// Payloads that are not crash ids (Antenna's `test`) are delivered unchanged.
 pub async fn raw_payloads_are_delivered_as_is(q: &dyn CrashQueue) {
-    let payloads = vec!["test".to_owned(), "not a crash id: ünïcødé".to_owned(), "a,b;c'd\"e".to_owned()];
-    q.publish_raw(QueueName::Standard, payloads.clone()).await.unwrap();
+    let payloads = vec![
+        "test".to_owned(),
+        "not a crash id: ünïcødé".to_owned(),
+        "a,b;c'd\"e".to_owned(),
+    ];
+    q.publish_raw(QueueName::Standard, payloads.clone())
+        .await
+        .unwrap();
     let got = drain(q, QueueName::Standard, LONG, 10).await;
     assert_eq!(data(&got), payloads);
-    assert!(got[0].item().is_err(), "`test` must not parse as a crash id");
+    assert!(
+        got[0].item().is_err(),
+        "`test` must not parse as a crash id"
+    );
     q.ack(&leases(&got)).await.unwrap();
     assert_depth(q, QueueName::Standard, 0).await;
 }
@@ -321,7 +463,9 @@ pub async fn concurrent_consumers_share_nothing(q: &dyn CrashQueue) {
     // Publish from 10 concurrent publishers.
     join_all(all.chunks(100).map(|chunk| async move {
         for part in chunk.chunks(10) {
-            q.publish_raw(QueueName::Standard, part.to_vec()).await.unwrap();
+            q.publish_raw(QueueName::Standard, part.to_vec())
+                .await
+                .unwrap();
         }
     }))
     .await;
@@ -348,11 +492,10 @@ pub async fn concurrent_consumers_share_nothing(q: &dyn CrashQueue) {
         count
     }))
     .await;
-    let seen = seen.lock().unwrap();
+    let seen: HashSet<String> = std::mem::take(&mut *seen.lock().unwrap());
     assert_eq!(seen.len(), 1000, "delivered {} of 1000", seen.len());
     assert_eq!(per_consumer.iter().sum::<usize>(), 1000);
     assert!(all.iter().all(|d| seen.contains(d)));
-    drop(seen);
     assert_depth(q, QueueName::Standard, 0).await;
 }
 
@@ -362,7 +505,12 @@ pub async fn depth_counts_unacked_messages(q: &dyn CrashQueue) {
         return; // The backend cannot tell; nothing to check.
     }
     assert_depth(q, QueueName::Standard, 0).await;
-    q.publish_raw(QueueName::Standard, (0..5).map(|_| new_id().to_string()).collect()).await.unwrap();
+    q.publish_raw(
+        QueueName::Standard,
+        (0..5).map(|_| new_id().to_string()).collect(),
+    )
+    .await
+    .unwrap();
     assert_depth(q, QueueName::Standard, 5).await;
     assert_depth(q, QueueName::Priority, 0).await;
     let two = q.pull(QueueName::Standard, 2, LONG).await.unwrap();
@@ -379,17 +527,30 @@ pub async fn depth_counts_unacked_messages(q: &dyn CrashQueue) {
 
 /// Empty calls are no-ops; a partly lost ack still acks the held leases.
 pub async fn edge_cases(q: &dyn CrashQueue) {
-    q.publish_raw(QueueName::Standard, Vec::new()).await.unwrap();
+    q.publish_raw(QueueName::Standard, Vec::new())
+        .await
+        .unwrap();
     q.publish(QueueName::Standard, &[]).await.unwrap();
     q.ack(&[]).await.unwrap();
     q.nack(&[], Duration::ZERO).await.unwrap();
     q.extend(&[], LONG).await.unwrap();
     assert_depth(q, QueueName::Standard, 0).await;
-    q.publish_raw(QueueName::Standard, vec!["x".into(), "y".into()]).await.unwrap();
-    assert!(q.pull(QueueName::Standard, 0, LONG).await.unwrap().is_empty(), "pull(max=0) returned messages");
+    q.publish_raw(QueueName::Standard, vec!["x".into(), "y".into()])
+        .await
+        .unwrap();
+    assert!(
+        q.pull(QueueName::Standard, 0, LONG)
+            .await
+            .unwrap()
+            .is_empty(),
+        "pull(max=0) returned messages"
+    );
     let got = q.pull(QueueName::Standard, 10, LONG).await.unwrap();
     assert_eq!(got.len(), 2);
-    let bogus = Lease { queue: QueueName::Standard, handle: "bogus".into() };
+    let bogus = Lease {
+        queue: QueueName::Standard,
+        handle: "bogus".into(),
+    };
     let mut mixed = leases(&got);
     mixed.push(bogus);
     assert_lease_lost(q.ack(&mixed).await, "ack with one unknown lease");

@@ -10,17 +10,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueName {
+    /// New crashes, published by the collector.
     Standard,
+    /// Crashes someone is waiting for (a report page opened before processing).
     Priority,
+    /// Crashes to process again (API, cron, CLI), optionally with a ruleset.
     Reprocessing,
 }
 
 impl QueueName {
+    /// Every queue, in Socorro's polling order.
     pub const ALL: [QueueName; 3] = [Self::Standard, Self::Priority, Self::Reprocessing];
 
     /// The order a processor drains them in: priority first.
-    pub const PROCESSING_ORDER: [QueueName; 3] = [Self::Priority, Self::Standard, Self::Reprocessing];
+    pub const PROCESSING_ORDER: [QueueName; 3] =
+        [Self::Priority, Self::Standard, Self::Reprocessing];
 
+    /// The queue's name in configuration and storage.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Standard => "standard",
@@ -43,7 +49,9 @@ impl FromStr for QueueName {
             "standard" => Ok(Self::Standard),
             "priority" => Ok(Self::Priority),
             "reprocessing" => Ok(Self::Reprocessing),
-            other => Err(format!("unknown queue {other:?} (expected standard, priority or reprocessing)")),
+            other => Err(format!(
+                "unknown queue {other:?} (expected standard, priority or reprocessing)"
+            )),
         }
     }
 }
@@ -52,17 +60,27 @@ impl FromStr for QueueName {
 /// (`<id>:<ruleset>`, e.g. `...:regenerate_signature`), as Socorro encodes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct QueueItem {
+    /// The crash to process.
     pub crash_id: CrashId,
+    /// The ruleset to run (`default` when `None`).
     pub ruleset: Option<String>,
 }
 
 impl QueueItem {
+    /// An item with the default ruleset.
     pub fn new(crash_id: CrashId) -> Self {
-        Self { crash_id, ruleset: None }
+        Self {
+            crash_id,
+            ruleset: None,
+        }
     }
 
+    /// An item naming a ruleset (`regenerate_signature`, ...).
     pub fn with_ruleset(crash_id: CrashId, ruleset: impl Into<String>) -> Self {
-        Self { crash_id, ruleset: Some(ruleset.into()) }
+        Self {
+            crash_id,
+            ruleset: Some(ruleset.into()),
+        }
     }
 }
 
@@ -83,7 +101,10 @@ impl FromStr for QueueItem {
             Some((id, r)) => (id, Some(r.to_owned()).filter(|r| !r.is_empty())),
             None => (s, None),
         };
-        Ok(Self { crash_id: CrashId::parse(id)?, ruleset })
+        Ok(Self {
+            crash_id: CrashId::parse(id)?,
+            ruleset,
+        })
     }
 }
 
@@ -93,9 +114,14 @@ mod tests {
 
     #[test]
     fn item_roundtrip() {
-        let item: QueueItem = "de1bb258-cbbf-4589-a673-34f800160918:regenerate_signature".parse().unwrap();
+        let item: QueueItem = "de1bb258-cbbf-4589-a673-34f800160918:regenerate_signature"
+            .parse()
+            .unwrap();
         assert_eq!(item.ruleset.as_deref(), Some("regenerate_signature"));
-        assert_eq!(item.to_string(), "de1bb258-cbbf-4589-a673-34f800160918:regenerate_signature");
+        assert_eq!(
+            item.to_string(),
+            "de1bb258-cbbf-4589-a673-34f800160918:regenerate_signature"
+        );
         let plain: QueueItem = "de1bb258-cbbf-4589-a673-34f800160918".parse().unwrap();
         assert_eq!(plain.ruleset, None);
         assert!("test".parse::<QueueItem>().is_err());

@@ -34,7 +34,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{CrashQueue, Lease, Message, QueueError, QueueName};
@@ -63,7 +65,8 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS crash_queue_messages (
 const CREATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS crash_queue_messages_pull
     ON crash_queue_messages (queue, id, visible_at)";
 
-const INSERT_BATCH: &str = "INSERT INTO crash_queue_messages (queue, data, published_at, visible_at)
+const INSERT_BATCH: &str =
+    "INSERT INTO crash_queue_messages (queue, data, published_at, visible_at)
     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?1, ?1
     FROM json_each(?2) ORDER BY key";
 
@@ -76,7 +79,8 @@ const PULL: &str = "UPDATE crash_queue_messages
     )
     RETURNING id, data, published_at, attempts";
 
-const ACK: &str = "DELETE FROM crash_queue_messages WHERE id = ?1 AND lease_token = ?2 AND queue = ?3";
+const ACK: &str =
+    "DELETE FROM crash_queue_messages WHERE id = ?1 AND lease_token = ?2 AND queue = ?3";
 
 const NACK: &str = "UPDATE crash_queue_messages SET visible_at = ?1, lease_token = NULL
     WHERE id = ?2 AND lease_token = ?3 AND queue = ?4";
@@ -109,7 +113,10 @@ pub struct SqliteQueue {
 
 impl std::fmt::Debug for PublishRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublishRequest").field("queue", &self.queue).field("rows", &self.data.len()).finish()
+        f.debug_struct("PublishRequest")
+            .field("queue", &self.queue)
+            .field("rows", &self.data.len())
+            .finish()
     }
 }
 
@@ -155,16 +162,28 @@ fn parse_handle(handle: &str) -> Option<(i64, &str)> {
 async fn insert_batch(pool: &SqlitePool, batch: &[PublishRequest]) -> Result<(), sqlx::Error> {
     let rows: Vec<(&str, &str)> = batch
         .iter()
-        .flat_map(|req| req.data.iter().map(move |d| (req.queue.as_str(), d.as_str())))
+        .flat_map(|req| {
+            req.data
+                .iter()
+                .map(move |d| (req.queue.as_str(), d.as_str()))
+        })
         .collect();
     let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(INSERT_BATCH).bind(now_ms()).bind(json).execute(pool).await?;
+    sqlx::query(INSERT_BATCH)
+        .bind(now_ms())
+        .bind(json)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// The group-commit writer: drains every pending publish, commits them
 /// together, then answers each publisher. Ends when the queue is dropped.
-async fn run_writer(pool: SqlitePool, mut requests: mpsc::Receiver<PublishRequest>, commits: Arc<AtomicU64>) {
+async fn run_writer(
+    pool: SqlitePool,
+    mut requests: mpsc::Receiver<PublishRequest>,
+    commits: Arc<AtomicU64>,
+) {
     let mut batch: Vec<PublishRequest> = Vec::new();
     while let Some(first) = requests.recv().await {
         let mut rows = first.data.len();
@@ -181,7 +200,11 @@ async fn run_writer(pool: SqlitePool, mut requests: mpsc::Receiver<PublishReques
         match insert_batch(&pool, &batch).await {
             Ok(()) => {
                 commits.fetch_add(1, Ordering::Relaxed);
-                tracing::trace!(requests = batch.len(), rows, "queue publish batch committed");
+                tracing::trace!(
+                    requests = batch.len(),
+                    rows,
+                    "queue publish batch committed"
+                );
                 for req in batch.drain(..) {
                     // A publisher that gave up waiting is not an error here.
                     let _ = req.reply.send(Ok(()));
@@ -228,8 +251,14 @@ impl SqliteQueue {
             .connect_with(options.clone())
             .await
             .map_err(|e| db_error(context(), e))?;
-        sqlx::query(CREATE_TABLE).execute(&writer).await.map_err(|e| db_error(context(), e))?;
-        sqlx::query(CREATE_INDEX).execute(&writer).await.map_err(|e| db_error(context(), e))?;
+        sqlx::query(CREATE_TABLE)
+            .execute(&writer)
+            .await
+            .map_err(|e| db_error(context(), e))?;
+        sqlx::query(CREATE_INDEX)
+            .execute(&writer)
+            .await
+            .map_err(|e| db_error(context(), e))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(30))
@@ -242,7 +271,13 @@ impl SqliteQueue {
         let commits = Arc::new(AtomicU64::new(0));
         tokio::spawn(run_writer(writer.clone(), requests, commits.clone()));
         tracing::info!(path = %path.display(), "queue database opened");
-        Ok(Self { path: path.to_owned(), writer, reader, publisher, commits })
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            reader,
+            publisher,
+            commits,
+        })
     }
 
     /// The database file.
@@ -266,11 +301,21 @@ impl SqliteQueue {
     /// Apply `sql` (`?1` = new visible_at, `?2` id, `?3` token, `?4` queue)
     /// or [`ACK`] to every lease in one transaction; `LeaseLost` names the
     /// handles no longer held (the others are applied).
-    async fn per_lease(&self, what: &str, sql: &'static str, leases: &[Lease], visible_at: Option<i64>) -> Result<(), QueueError> {
+    async fn per_lease(
+        &self,
+        what: &str,
+        sql: &'static str,
+        leases: &[Lease],
+        visible_at: Option<i64>,
+    ) -> Result<(), QueueError> {
         if leases.is_empty() {
             return Ok(());
         }
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| db_error(what, e))?;
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| db_error(what, e))?;
         let mut lost = Vec::new();
         for lease in leases {
             let Some((id, token)) = parse_handle(&lease.handle) else {
@@ -278,10 +323,20 @@ impl SqliteQueue {
                 continue;
             };
             let query = match visible_at {
-                Some(at) => sqlx::query(sql).bind(at).bind(id).bind(token).bind(lease.queue.as_str()),
-                None => sqlx::query(sql).bind(id).bind(token).bind(lease.queue.as_str()),
+                Some(at) => sqlx::query(sql)
+                    .bind(at)
+                    .bind(id)
+                    .bind(token)
+                    .bind(lease.queue.as_str()),
+                None => sqlx::query(sql)
+                    .bind(id)
+                    .bind(token)
+                    .bind(lease.queue.as_str()),
             };
-            let done = query.execute(&mut *tx).await.map_err(|e| db_error(what, e))?;
+            let done = query
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(what, e))?;
             if done.rows_affected() == 0 {
                 lost.push(lease.handle.as_str());
             }
@@ -306,13 +361,26 @@ impl CrashQueue for SqliteQueue {
         self.publisher
             .send(PublishRequest { queue, data, reply })
             .await
-            .map_err(|_| QueueError::transient("publishing to the queue", "the queue writer task has stopped"))?;
-        answer
-            .await
-            .map_err(|_| QueueError::transient("publishing to the queue", "the queue writer task dropped the publish"))?
+            .map_err(|_| {
+                QueueError::transient(
+                    "publishing to the queue",
+                    "the queue writer task has stopped",
+                )
+            })?;
+        answer.await.map_err(|_| {
+            QueueError::transient(
+                "publishing to the queue",
+                "the queue writer task dropped the publish",
+            )
+        })?
     }
 
-    async fn pull(&self, queue: QueueName, max: usize, lease: Duration) -> Result<Vec<Message>, QueueError> {
+    async fn pull(
+        &self,
+        queue: QueueName,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Message>, QueueError> {
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -333,7 +401,10 @@ impl CrashQueue for SqliteQueue {
             .map(|(id, data, published_at, attempts)| Message {
                 queue,
                 data,
-                lease: Lease { queue, handle: format!("{id}:{token}") },
+                lease: Lease {
+                    queue,
+                    handle: format!("{id}:{token}"),
+                },
                 delivery_attempt: u32::try_from(attempts).unwrap_or(u32::MAX),
                 published_at: DateTime::from_timestamp_millis(published_at),
             })
@@ -341,36 +412,44 @@ impl CrashQueue for SqliteQueue {
     }
 
     async fn ack(&self, leases: &[Lease]) -> Result<(), QueueError> {
-        self.per_lease("acking queue messages", ACK, leases, None).await
+        self.per_lease("acking queue messages", ACK, leases, None)
+            .await
     }
 
     async fn nack(&self, leases: &[Lease], delay: Duration) -> Result<(), QueueError> {
         let at = now_ms().saturating_add(duration_ms(delay));
-        self.per_lease("nacking queue messages", NACK, leases, Some(at)).await
+        self.per_lease("nacking queue messages", NACK, leases, Some(at))
+            .await
     }
 
     async fn extend(&self, leases: &[Lease], lease: Duration) -> Result<(), QueueError> {
         let at = now_ms().saturating_add(duration_ms(lease));
-        self.per_lease("extending queue leases", EXTEND, leases, Some(at)).await
+        self.per_lease("extending queue leases", EXTEND, leases, Some(at))
+            .await
     }
 
     async fn depth(&self, queue: QueueName) -> Result<Option<u64>, QueueError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM crash_queue_messages WHERE queue = ?1")
-            .bind(queue.as_str())
-            .fetch_one(&self.reader)
-            .await
-            .map_err(|e| db_error("counting queue messages", e))?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM crash_queue_messages WHERE queue = ?1")
+                .bind(queue.as_str())
+                .fetch_one(&self.reader)
+                .await
+                .map_err(|e| db_error("counting queue messages", e))?;
         Ok(Some(u64::try_from(n).unwrap_or(0)))
     }
 
     async fn check_health(&self) -> Result<(), QueueError> {
         if self.publisher.is_closed() {
-            return Err(QueueError::transient("queue health", "the queue writer task has stopped"));
+            return Err(QueueError::transient(
+                "queue health",
+                "the queue writer task has stopped",
+            ));
         }
-        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM crash_queue_messages LIMIT 1)")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(|e| db_error("queue health check", e))?;
+        let _: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM crash_queue_messages LIMIT 1)")
+                .fetch_one(&self.reader)
+                .await
+                .map_err(|e| db_error("queue health check", e))?;
         Ok(())
     }
 

@@ -63,7 +63,12 @@ impl StorageConfig {
     pub fn validate_with_prefix(&self, prefix: &str) -> Result<(), StorageError> {
         match self.backend {
             StorageBackend::Fs => {
-                if self.fs.root.as_ref().is_some_and(|r| r.as_os_str().is_empty()) {
+                if self
+                    .fs
+                    .root
+                    .as_ref()
+                    .is_some_and(|r| r.as_os_str().is_empty())
+                {
                     return Err(StorageError::Invalid(format!(
                         "{prefix}__FS__ROOT must not be empty (unset it to use <data dir>/crashes)"
                     )));
@@ -71,12 +76,17 @@ impl StorageConfig {
             }
             StorageBackend::S3 => return Err(s3_unavailable(prefix)),
         }
-        self.retry.validate(&format!("{prefix}__RETRY")).map_err(StorageError::Invalid)
+        self.retry
+            .validate(&format!("{prefix}__RETRY"))
+            .map_err(StorageError::Invalid)
     }
 
     /// The filesystem root this config uses with `data_dir`.
     pub fn fs_root(&self, data_dir: &Path) -> PathBuf {
-        self.fs.root.clone().unwrap_or_else(|| data_dir.join("crashes"))
+        self.fs
+            .root
+            .clone()
+            .unwrap_or_else(|| data_dir.join("crashes"))
     }
 }
 
@@ -113,7 +123,10 @@ mod tests {
         let cfg: StorageConfig = serde_json::from_str("{}").unwrap();
         assert_eq!(cfg, StorageConfig::default());
         assert_eq!(cfg.backend, StorageBackend::Fs);
-        assert_eq!(cfg.fs_root(Path::new("/data")), PathBuf::from("/data/crashes"));
+        assert_eq!(
+            cfg.fs_root(Path::new("/data")),
+            PathBuf::from("/data/crashes")
+        );
         assert_eq!(cfg.retry, RetryPolicy::default());
         assert!(cfg.validate().is_ok());
     }
@@ -126,7 +139,10 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.fs.root.as_deref(), Some(Path::new("/x")));
         assert_eq!(cfg.retry.max_attempts, 2);
-        assert_eq!(cfg.retry.initial_backoff, RetryPolicy::default().initial_backoff);
+        assert_eq!(
+            cfg.retry.initial_backoff,
+            RetryPolicy::default().initial_backoff
+        );
         let s3: StorageConfig = serde_json::from_str(r#"{"backend":"s3"}"#).unwrap();
         assert_eq!(s3.backend, StorageBackend::S3);
         assert!(serde_json::from_str::<StorageConfig>(r#"{"backend":"gcs"}"#).is_err());
@@ -134,16 +150,27 @@ mod tests {
 
     #[test]
     fn validate_names_the_variable() {
-        let cfg = StorageConfig { fs: FsConfig { root: Some(PathBuf::new()) }, ..Default::default() };
+        let cfg = StorageConfig {
+            fs: FsConfig {
+                root: Some(PathBuf::new()),
+            },
+            ..Default::default()
+        };
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("SOCORRO_STORAGE__FS__ROOT"), "{err}");
 
         let mut cfg = StorageConfig::default();
         cfg.retry.max_attempts = 0;
         let err = cfg.validate().unwrap_err().to_string();
-        assert!(err.contains("SOCORRO_STORAGE__RETRY__MAX_ATTEMPTS"), "{err}");
+        assert!(
+            err.contains("SOCORRO_STORAGE__RETRY__MAX_ATTEMPTS"),
+            "{err}"
+        );
 
-        let cfg = StorageConfig { backend: StorageBackend::S3, ..Default::default() };
+        let cfg = StorageConfig {
+            backend: StorageBackend::S3,
+            ..Default::default()
+        };
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("s3 is not available yet"), "{err}");
         assert!(err.contains("SOCORRO_STORAGE__BACKEND"), "{err}");
@@ -153,7 +180,10 @@ mod tests {
     async fn build_fs_uses_data_dir_and_works() {
         let dir = tempfile::tempdir().unwrap();
         let storage = build(&StorageConfig::default(), dir.path()).unwrap();
-        assert_eq!(storage.describe(), format!("fs:{}", dir.path().join("crashes").display()));
+        assert_eq!(
+            storage.describe(),
+            format!("fs:{}", dir.path().join("crashes").display())
+        );
         storage.check_health().await.unwrap();
         assert!(dir.path().join("crashes").is_dir());
     }
@@ -161,7 +191,10 @@ mod tests {
     #[test]
     fn build_s3_fails_loudly() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = StorageConfig { backend: StorageBackend::S3, ..Default::default() };
+        let cfg = StorageConfig {
+            backend: StorageBackend::S3,
+            ..Default::default()
+        };
         match build(&cfg, dir.path()) {
             Err(StorageError::Invalid(msg)) => assert!(msg.contains("s3 is not available yet")),
             Err(other) => panic!("unexpected error {other}"),

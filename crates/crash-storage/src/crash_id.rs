@@ -18,12 +18,16 @@ pub const CRASH_ID_LEN: usize = 36;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CrashIdError {
+    /// Not 36 characters long (the count found).
     #[error("crash id must be 36 characters, got {0}")]
     Length(usize),
+    /// Not lowercase hex UUID text with a digit date suffix.
     #[error("crash id does not match the pattern xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxdYYMMDD")]
     Pattern,
+    /// The `YYMMDD` suffix is not a calendar date.
     #[error("crash id date {0:?} is not a valid YYMMDD date")]
     Date(String),
+    /// Strict parsing only: the throttle digit is not `0` or `1`.
     #[error("crash id throttle digit {0:?} is not 0 or 1")]
     ThrottleDigit(char),
 }
@@ -40,6 +44,7 @@ pub enum ThrottleDigit {
 }
 
 impl ThrottleDigit {
+    /// The digit as it appears in the id.
     pub fn as_char(self) -> char {
         match self {
             Self::Accept => '0',

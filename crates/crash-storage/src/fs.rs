@@ -6,7 +6,7 @@
 //! target directory, which is fsync'd, renamed over the key, and then the
 //! directory is fsync'd. Temporary files start with `.` and are never listed;
 //! keys can never start a segment with `.` (see
-//! [`keys::validate_object_key`](crate::keys::validate_object_key)), so a
+//! [`crate::keys::validate_object_key`]), so a
 //! leftover temporary file from an interrupted write is invisible.
 
 use std::collections::HashSet;
@@ -73,7 +73,9 @@ impl FsObjectStore {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let root = root.into();
         if root.as_os_str().is_empty() {
-            return Err(StorageError::Invalid("storage root must not be empty".into()));
+            return Err(StorageError::Invalid(
+                "storage root must not be empty".into(),
+            ));
         }
         let ctx = || format!("creating storage root {}", root.display());
         fs::create_dir_all(&root).map_err(|e| write_error(ctx(), e))?;
@@ -81,7 +83,10 @@ impl FsObjectStore {
         if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
             sync_dir(parent).map_err(|e| write_error(ctx(), e))?;
         }
-        let store = Self { root, known_dirs: Arc::new(Mutex::new(HashSet::new())) };
+        let store = Self {
+            root,
+            known_dirs: Arc::new(Mutex::new(HashSet::new())),
+        };
         store.remember_dir(&store.root);
         Ok(store)
     }
@@ -111,7 +116,12 @@ impl FsObjectStore {
 
     /// Create `dir` and fsync every directory entry created on the way, once.
     fn ensure_dir(&self, dir: &Path) -> io::Result<()> {
-        if self.known_dirs.lock().map(|k| k.contains(dir)).unwrap_or(false) {
+        if self
+            .known_dirs
+            .lock()
+            .map(|k| k.contains(dir))
+            .unwrap_or(false)
+        {
             return Ok(());
         }
         // Find the first ancestor that exists, then create downwards, fsyncing
@@ -153,7 +163,10 @@ impl FsObjectStore {
     fn write_temp(&self, path: &Path, data: &[u8]) -> io::Result<PathBuf> {
         let dir = path.parent().unwrap_or(&self.root);
         self.ensure_dir(dir)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp.{:016x}", rand::rng().random::<u64>()));
         let create = || -> io::Result<()> {
             let mut f = File::create(&tmp)?;
@@ -176,7 +189,9 @@ impl FsObjectStore {
 
     fn put_blocking(&self, key: &str, path: &Path, data: &[u8]) -> Result<(), StorageError> {
         let ctx = || format!("writing {key}");
-        let tmp = self.write_temp(path, data).map_err(|e| write_error(ctx(), e))?;
+        let tmp = self
+            .write_temp(path, data)
+            .map_err(|e| write_error(ctx(), e))?;
         if let Err(e) = fs::rename(&tmp, path) {
             let _ = fs::remove_file(&tmp);
             return Err(write_error(ctx(), e));
@@ -219,7 +234,8 @@ fn list_blocking(root: &Path, dir: &Path, out: &mut Vec<String>) -> io::Result<(
         } else if file_type.is_file()
             && let Ok(rel) = path.strip_prefix(root)
         {
-            let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+            let parts: Option<Vec<&str>> =
+                rel.components().map(|c| c.as_os_str().to_str()).collect();
             if let Some(parts) = parts {
                 out.push(parts.join("/"));
             }
@@ -290,8 +306,7 @@ impl ObjectStore for FsObjectStore {
                 dirs.insert(path.parent().unwrap_or(&root).to_path_buf());
             }
             for dir in dirs {
-                sync_dir(&dir)
-                    .map_err(|e| write_error(format!("syncing {}", dir.display()), e))?;
+                sync_dir(&dir).map_err(|e| write_error(format!("syncing {}", dir.display()), e))?;
             }
             Ok(())
         })
@@ -322,14 +337,17 @@ impl ObjectStore for FsObjectStore {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         // The directory holding every match: the prefix up to its last `/`.
         let dir_part = prefix.rfind('/').map_or("", |i| &prefix[..i]);
-        let dir = if dir_part.is_empty() { self.root.clone() } else { self.path_for(dir_part)? };
+        let dir = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_for(dir_part)?
+        };
         let root = self.root.clone();
         let prefix = prefix.to_owned();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
-            list_blocking(&root, &dir, &mut out).map_err(|e| {
-                StorageError::transient(format!("listing {prefix}"), e)
-            })?;
+            list_blocking(&root, &dir, &mut out)
+                .map_err(|e| StorageError::transient(format!("listing {prefix}"), e))?;
             out.retain(|k| k.starts_with(&prefix));
             out.sort();
             Ok(out)
@@ -365,7 +383,10 @@ impl ObjectStore for FsObjectStore {
         let back = back?;
         deleted?;
         if back.as_ref() != b"test" {
-            return Err(StorageError::Corrupt { key, reason: "read back different bytes".into() });
+            return Err(StorageError::Corrupt {
+                key,
+                reason: "read back different bytes".into(),
+            });
         }
         Ok(())
     }

@@ -28,7 +28,9 @@ pub const MAX_KEY_LEN: usize = 1024;
 pub fn validate_object_key(key: &str) -> Result<(), StorageError> {
     let bad = key.is_empty()
         || key.len() > MAX_KEY_LEN
-        || key.split('/').any(|seg| seg.is_empty() || seg.starts_with('.'))
+        || key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg.starts_with('.'))
         || key.chars().any(|c| c == '\\' || c.is_control());
     if bad {
         return Err(StorageError::Invalid(format!("invalid object key {key:?}")));
@@ -42,7 +44,9 @@ pub fn validate_object_key(key: &str) -> Result<(), StorageError> {
 pub fn validate_dump_name(name: &str) -> Result<(), StorageError> {
     let stored = dump_storage_name(name);
     if RESERVED_DUMP_NAMES.contains(&stored) {
-        return Err(StorageError::Invalid(format!("reserved dump name {name:?}")));
+        return Err(StorageError::Invalid(format!(
+            "reserved dump name {name:?}"
+        )));
     }
     if stored.contains('/') || validate_object_key(stored).is_err() {
         return Err(StorageError::Invalid(format!("invalid dump name {name:?}")));
@@ -91,24 +95,58 @@ mod tests {
     #[test]
     fn layout_matches_socorro() {
         let id = CrashId::parse("de1bb258-cbbf-4589-a673-34f800160918").unwrap();
-        assert_eq!(raw_crash(&id), "v1/raw_crash/20160918/de1bb258-cbbf-4589-a673-34f800160918");
-        assert_eq!(dump_names(&id), "v1/dump_names/de1bb258-cbbf-4589-a673-34f800160918");
-        assert_eq!(dump("upload_file_minidump", &id), "v1/dump/de1bb258-cbbf-4589-a673-34f800160918");
-        assert_eq!(dump("", &id), "v1/dump/de1bb258-cbbf-4589-a673-34f800160918");
+        assert_eq!(
+            raw_crash(&id),
+            "v1/raw_crash/20160918/de1bb258-cbbf-4589-a673-34f800160918"
+        );
+        assert_eq!(
+            dump_names(&id),
+            "v1/dump_names/de1bb258-cbbf-4589-a673-34f800160918"
+        );
+        assert_eq!(
+            dump("upload_file_minidump", &id),
+            "v1/dump/de1bb258-cbbf-4589-a673-34f800160918"
+        );
+        assert_eq!(
+            dump("", &id),
+            "v1/dump/de1bb258-cbbf-4589-a673-34f800160918"
+        );
         assert_eq!(
             dump("upload_file_minidump_browser", &id),
             "v1/upload_file_minidump_browser/de1bb258-cbbf-4589-a673-34f800160918"
         );
-        assert_eq!(processed_crash(&id), "v1/processed_crash/de1bb258-cbbf-4589-a673-34f800160918");
+        assert_eq!(
+            processed_crash(&id),
+            "v1/processed_crash/de1bb258-cbbf-4589-a673-34f800160918"
+        );
     }
 
     #[test]
     fn object_keys_are_validated() {
-        for good in ["v1/raw_crash/20160918/x", "test/testfile-1.txt", "a", "a/b-c_d.e"] {
+        for good in [
+            "v1/raw_crash/20160918/x",
+            "test/testfile-1.txt",
+            "a",
+            "a/b-c_d.e",
+        ] {
             assert!(validate_object_key(good).is_ok(), "{good:?}");
         }
         let long = "a".repeat(MAX_KEY_LEN + 1);
-        for bad in ["", "/abs", "../x", "a/../../b", ".hidden", "a/.x.tmp.1", "a//b", "a/", "./a", "a\\b", "a\0b", "a\nb", &long] {
+        for bad in [
+            "",
+            "/abs",
+            "../x",
+            "a/../../b",
+            ".hidden",
+            "a/.x.tmp.1",
+            "a//b",
+            "a/",
+            "./a",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            &long,
+        ] {
             assert!(
                 matches!(validate_object_key(bad), Err(StorageError::Invalid(_))),
                 "{bad:?} should be invalid"
@@ -118,11 +156,28 @@ mod tests {
 
     #[test]
     fn dump_names_are_validated() {
-        for good in ["", "upload_file_minidump", "upload_file_minidump_browser", "memory_report", "dump"] {
+        for good in [
+            "",
+            "upload_file_minidump",
+            "upload_file_minidump_browser",
+            "memory_report",
+            "dump",
+        ] {
             assert!(validate_dump_name(good).is_ok(), "{good:?}");
         }
-        for bad in ["raw_crash", "dump_names", "processed_crash", "a/b", "..", ".x", "a\nb"] {
-            assert!(validate_dump_name(bad).is_err(), "{bad:?} should be invalid");
+        for bad in [
+            "raw_crash",
+            "dump_names",
+            "processed_crash",
+            "a/b",
+            "..",
+            ".x",
+            "a\nb",
+        ] {
+            assert!(
+                validate_dump_name(bad).is_err(),
+                "{bad:?} should be invalid"
+            );
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::StorageError;
 /// - Errors that may pass are `Transient`; backends do not retry themselves.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
+    /// Store `data` at `key` durably and atomically, replacing any object there.
     async fn put(&self, key: &str, data: Bytes) -> Result<(), StorageError>;
 
     /// Put several objects; all are durable when this returns `Ok`. No order
@@ -29,13 +30,16 @@ pub trait ObjectStore: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The object at `key`; `NotFound` if there is none.
     async fn get(&self, key: &str) -> Result<Bytes, StorageError>;
 
+    /// Whether an object is stored at `key` (a key prefix is not an object).
     async fn exists(&self, key: &str) -> Result<bool, StorageError>;
 
     /// Keys under `prefix` (which ends with `/`), sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
 
+    /// Remove the object at `key`; a missing key is `Ok` or `NotFound`.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
 
     /// A cheap real round trip proving the store is usable (used by

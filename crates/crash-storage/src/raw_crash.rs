@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 pub struct RawCrash(pub Map<String, Value>);
 
 impl RawCrash {
+    /// An empty raw crash.
     pub fn new() -> Self {
         Self::default()
     }
@@ -24,18 +25,22 @@ impl RawCrash {
         self.0.get(key).and_then(Value::as_str)
     }
 
+    /// A field, whatever its JSON type.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0.get(key)
     }
 
+    /// Set a field, returning its previous value.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
         self.0.insert(key.into(), value.into())
     }
 
+    /// Remove a field, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         self.0.remove(key)
     }
 
+    /// Whether the field is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.0.contains_key(key)
     }
@@ -79,6 +84,7 @@ pub fn sorted_json(value: &Value) -> Vec<u8> {
 pub struct DumpSet(pub BTreeMap<String, Bytes>);
 
 impl DumpSet {
+    /// An empty set.
     pub fn new() -> Self {
         Self::default()
     }
@@ -88,6 +94,7 @@ impl DumpSet {
         self.0.insert(name.into(), data.into());
     }
 
+    /// A dump by name.
     pub fn get(&self, name: &str) -> Option<&Bytes> {
         self.0.get(name)
     }
@@ -97,14 +104,17 @@ impl DumpSet {
         self.0.keys().map(String::as_str)
     }
 
+    /// `(name, bytes)` pairs, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Bytes)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// Number of dumps.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether there are no dumps.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

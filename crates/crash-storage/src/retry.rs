@@ -74,14 +74,19 @@ impl From<RetryPolicy> for RetryPolicyRepr {
 impl RetryPolicy {
     /// A policy that tries once and never retries.
     pub fn no_retry() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The nominal wait after failed attempt number `attempt` (1-based),
     /// before jitter: `initial_backoff * 2^(attempt-1)`, capped at `max_backoff`.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 
     /// The wait actually slept: uniformly random in `[backoff/2, backoff]`,
@@ -190,14 +195,18 @@ mod tests {
         assert_eq!(p.max_attempts, 5);
         assert_eq!(p.initial_backoff, Duration::from_millis(100));
         assert_eq!(p.max_backoff, Duration::from_secs(2));
-        let p: RetryPolicy =
-            serde_json::from_str(r#"{"max_attempts":3,"initial_backoff_ms":10,"max_backoff_ms":50}"#)
-                .unwrap();
-        assert_eq!(p, RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-        });
+        let p: RetryPolicy = serde_json::from_str(
+            r#"{"max_attempts":3,"initial_backoff_ms":10,"max_backoff_ms":50}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(50),
+            }
+        );
         let back = serde_json::to_value(p).unwrap();
         assert_eq!(back["initial_backoff_ms"], 10);
         assert_eq!(back["max_backoff_ms"], 50);
@@ -214,16 +223,33 @@ mod tests {
         assert_eq!(p.backoff(80), Duration::from_secs(2));
         for attempt in 1..8 {
             let j = p.jittered_backoff(attempt);
-            assert!(j >= p.backoff(attempt) / 2 && j <= p.backoff(attempt), "{j:?}");
+            assert!(
+                j >= p.backoff(attempt) / 2 && j <= p.backoff(attempt),
+                "{j:?}"
+            );
         }
     }
 
     #[test]
     fn validate_names_settings() {
-        let bad = RetryPolicy { max_attempts: 0, ..RetryPolicy::default() };
-        assert!(bad.validate("SOCORRO_X__RETRY").unwrap_err().contains("SOCORRO_X__RETRY__MAX_ATTEMPTS"));
-        let bad = RetryPolicy { initial_backoff: Duration::from_secs(5), ..RetryPolicy::default() };
-        assert!(bad.validate("P").unwrap_err().contains("P__INITIAL_BACKOFF_MS"));
+        let bad = RetryPolicy {
+            max_attempts: 0,
+            ..RetryPolicy::default()
+        };
+        assert!(
+            bad.validate("SOCORRO_X__RETRY")
+                .unwrap_err()
+                .contains("SOCORRO_X__RETRY__MAX_ATTEMPTS")
+        );
+        let bad = RetryPolicy {
+            initial_backoff: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        assert!(
+            bad.validate("P")
+                .unwrap_err()
+                .contains("P__INITIAL_BACKOFF_MS")
+        );
         assert!(RetryPolicy::default().validate("P").is_ok());
     }
 

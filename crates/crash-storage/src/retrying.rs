@@ -51,23 +51,38 @@ impl<S: CrashStorage> CrashStorage for Retrying<S> {
     }
 
     async fn load_raw_crash(&self, id: &CrashId) -> Result<RawCrash, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.load_raw_crash(id)).await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.load_raw_crash(id)
+        })
+        .await
     }
 
     async fn raw_crash_exists(&self, id: &CrashId) -> Result<bool, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.raw_crash_exists(id)).await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.raw_crash_exists(id)
+        })
+        .await
     }
 
     async fn load_dump_names(&self, id: &CrashId) -> Result<Vec<String>, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.load_dump_names(id)).await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.load_dump_names(id)
+        })
+        .await
     }
 
     async fn load_dump(&self, id: &CrashId, name: &str) -> Result<Bytes, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.load_dump(id, name)).await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.load_dump(id, name)
+        })
+        .await
     }
 
     async fn load_dumps(&self, id: &CrashId) -> Result<DumpSet, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.load_dumps(id)).await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.load_dumps(id)
+        })
+        .await
     }
 
     async fn save_processed_crash(
@@ -82,22 +97,31 @@ impl<S: CrashStorage> CrashStorage for Retrying<S> {
     }
 
     async fn load_processed_crash(&self, id: &CrashId) -> Result<Value, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.load_processed_crash(id))
-            .await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.load_processed_crash(id)
+        })
+        .await
     }
 
     async fn processed_crash_exists(&self, id: &CrashId) -> Result<bool, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.processed_crash_exists(id))
-            .await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.processed_crash_exists(id)
+        })
+        .await
     }
 
     async fn list_raw_crash_ids(&self, date: NaiveDate) -> Result<Vec<CrashId>, StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.list_raw_crash_ids(date))
-            .await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.list_raw_crash_ids(date)
+        })
+        .await
     }
 
     async fn delete_crash(&self, id: &CrashId) -> Result<(), StorageError> {
-        retry(&self.policy, StorageError::is_transient, || self.inner.delete_crash(id)).await
+        retry(&self.policy, StorageError::is_transient, || {
+            self.inner.delete_crash(id)
+        })
+        .await
     }
 
     async fn check_health(&self) -> Result<(), StorageError> {

@@ -25,6 +25,7 @@ pub trait CrashStorage: Send + Sync + 'static {
         dumps: &DumpSet,
     ) -> Result<(), StorageError>;
 
+    /// The raw crash; `NotFound` until [`Self::save_raw_crash`] completed.
     async fn load_raw_crash(&self, id: &CrashId) -> Result<RawCrash, StorageError>;
 
     /// Whether the raw crash (and so the complete crash) is stored.
@@ -47,11 +48,16 @@ pub trait CrashStorage: Send + Sync + 'static {
     }
 
     /// Save (or replace) the processed crash JSON.
-    async fn save_processed_crash(&self, id: &CrashId, processed: &Value)
-    -> Result<(), StorageError>;
+    async fn save_processed_crash(
+        &self,
+        id: &CrashId,
+        processed: &Value,
+    ) -> Result<(), StorageError>;
 
+    /// The processed crash JSON object; `NotFound` if not processed yet.
     async fn load_processed_crash(&self, id: &CrashId) -> Result<Value, StorageError>;
 
+    /// Whether a processed crash is stored.
     async fn processed_crash_exists(&self, id: &CrashId) -> Result<bool, StorageError>;
 
     /// Ids of the raw crashes stored for one submission day, sorted.
@@ -64,9 +70,11 @@ pub trait CrashStorage: Send + Sync + 'static {
     /// A real round trip to the backend (for `/__heartbeat__`).
     async fn check_health(&self) -> Result<(), StorageError>;
 
+    /// Human-readable description for logs (`fs:/data/crashes`).
     fn describe(&self) -> String;
 }
 
+/// Shared storage is storage: lets decorators wrap an `Arc<dyn CrashStorage>`.
 #[async_trait]
 impl<T: CrashStorage + ?Sized> CrashStorage for Arc<T> {
     async fn save_raw_crash(
@@ -148,11 +156,20 @@ impl<O: ObjectStore + ?Sized> KeyedCrashStorage<O> {
     }
 }
 
-fn parse_json_object(key: &str, bytes: &[u8]) -> Result<serde_json::Map<String, Value>, StorageError> {
+fn parse_json_object(
+    key: &str,
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, Value>, StorageError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(StorageError::Corrupt { key: key.to_owned(), reason: "not a JSON object".into() }),
-        Err(e) => Err(StorageError::Corrupt { key: key.to_owned(), reason: e.to_string() }),
+        Ok(_) => Err(StorageError::Corrupt {
+            key: key.to_owned(),
+            reason: "not a JSON object".into(),
+        }),
+        Err(e) => Err(StorageError::Corrupt {
+            key: key.to_owned(),
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -192,7 +209,9 @@ impl<O: ObjectStore + ?Sized> CrashStorage for KeyedCrashStorage<O> {
         }
         // Dump names and dumps: durable before the raw crash marks the crash complete.
         self.store.put_many(first).await?;
-        self.store.put(&keys::raw_crash(id), Bytes::from(raw.to_sorted_json())).await
+        self.store
+            .put(&keys::raw_crash(id), Bytes::from(raw.to_sorted_json()))
+            .await
     }
 
     async fn load_raw_crash(&self, id: &CrashId) -> Result<RawCrash, StorageError> {
@@ -208,8 +227,11 @@ impl<O: ObjectStore + ?Sized> CrashStorage for KeyedCrashStorage<O> {
     async fn load_dump_names(&self, id: &CrashId) -> Result<Vec<String>, StorageError> {
         let key = keys::dump_names(id);
         let bytes = self.store.get(&key).await?;
-        let mut names: Vec<String> = serde_json::from_slice(&bytes)
-            .map_err(|e| StorageError::Corrupt { key, reason: e.to_string() })?;
+        let mut names: Vec<String> =
+            serde_json::from_slice(&bytes).map_err(|e| StorageError::Corrupt {
+                key,
+                reason: e.to_string(),
+            })?;
         names.sort();
         names.dedup();
         Ok(names)
@@ -227,9 +249,16 @@ impl<O: ObjectStore + ?Sized> CrashStorage for KeyedCrashStorage<O> {
         processed: &Value,
     ) -> Result<(), StorageError> {
         if !processed.is_object() {
-            return Err(StorageError::Invalid("processed crash must be a JSON object".into()));
+            return Err(StorageError::Invalid(
+                "processed crash must be a JSON object".into(),
+            ));
         }
-        self.store.put(&keys::processed_crash(id), Bytes::from(sorted_json(processed))).await
+        self.store
+            .put(
+                &keys::processed_crash(id),
+                Bytes::from(sorted_json(processed)),
+            )
+            .await
     }
 
     async fn load_processed_crash(&self, id: &CrashId) -> Result<Value, StorageError> {

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use crash_storage::config::{StorageConfig, build};
 use crash_storage::{
-    CrashId, CrashStorage, DumpSet, FsObjectStore, KeyedCrashStorage, ObjectStore, RawCrash, RetryPolicy, Retrying,
-    StorageError, conformance,
+    CrashId, CrashStorage, DumpSet, FsObjectStore, KeyedCrashStorage, ObjectStore, RawCrash,
+    RetryPolicy, Retrying, StorageError, conformance,
 };
 use serde_json::json;
 
@@ -28,7 +28,12 @@ fn walk(dir: &Path) -> Vec<String> {
             if path.is_dir() {
                 go(base, &path, out);
             } else {
-                out.push(path.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/"));
+                out.push(
+                    path.strip_prefix(base)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
             }
         }
     }
@@ -45,7 +50,11 @@ fn entries(dir: &Path) -> Vec<String> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
-            let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if path.is_dir() {
                 out.push(format!("{rel}/"));
                 stack.push(path);
@@ -78,7 +87,11 @@ async fn object_store_conforms() {
     conformance::run_object_store(&store).await;
     // Nothing left behind: no temporary files, no objects.
     let left: Vec<String> = walk(&dir.path().join("root"));
-    assert!(left.iter().all(|p| !p.contains("/.") && !p.starts_with('.')), "temporary files left: {left:?}");
+    assert!(
+        left.iter()
+            .all(|p| !p.contains("/.") && !p.starts_with('.')),
+        "temporary files left: {left:?}"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +106,10 @@ async fn crash_storage_conforms() {
     let dir = tempfile::tempdir().unwrap();
     conformance::run_all(&fs_storage(dir.path())).await;
     let left = walk(dir.path());
-    assert!(left.iter().all(|p| !p.contains("/.")), "temporary files left: {left:?}");
+    assert!(
+        left.iter().all(|p| !p.contains("/.")),
+        "temporary files left: {left:?}"
+    );
 }
 
 #[tokio::test]
@@ -112,26 +128,48 @@ async fn tree_matches_antenna_layout_byte_for_byte() {
     let id = CrashId::parse(SOCORRO_ID).unwrap();
     let mut dumps = DumpSet::new();
     dumps.insert("upload_file_minidump", Bytes::from_static(b"MDMP main"));
-    dumps.insert("upload_file_minidump_browser", Bytes::from_static(b"MDMP browser"));
+    dumps.insert(
+        "upload_file_minidump_browser",
+        Bytes::from_static(b"MDMP browser"),
+    );
     dumps.insert("memory_report", Bytes::from_static(b"memory"));
-    storage.save_raw_crash(&id, &raw_for(&id), &dumps).await.unwrap();
-    storage.save_processed_crash(&id, &json!({"uuid": SOCORRO_ID})).await.unwrap();
+    storage
+        .save_raw_crash(&id, &raw_for(&id), &dumps)
+        .await
+        .unwrap();
+    storage
+        .save_processed_crash(&id, &json!({"uuid": SOCORRO_ID}))
+        .await
+        .unwrap();
 
     // SOCORRO-REFERENCE §1.8: v1/raw_crash/<YYYYMMDD>/<id>, v1/dump_names/<id>,
     // v1/<dump name>/<id> with upload_file_minidump stored as `dump`.
-    assert_eq!(walk(dir.path()), vec![
-        "v1/dump/de1bb258-cbbf-4589-a673-34f800160918",
-        "v1/dump_names/de1bb258-cbbf-4589-a673-34f800160918",
-        "v1/memory_report/de1bb258-cbbf-4589-a673-34f800160918",
-        "v1/processed_crash/de1bb258-cbbf-4589-a673-34f800160918",
-        "v1/raw_crash/20160918/de1bb258-cbbf-4589-a673-34f800160918",
-        "v1/upload_file_minidump_browser/de1bb258-cbbf-4589-a673-34f800160918",
-    ]);
-    let read = |rel: &str| std::fs::read(dir.path().join(rel)).unwrap();
-    assert_eq!(read("v1/dump/de1bb258-cbbf-4589-a673-34f800160918"), b"MDMP main");
     assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&read("v1/dump_names/de1bb258-cbbf-4589-a673-34f800160918")).unwrap(),
-        json!(["memory_report", "upload_file_minidump", "upload_file_minidump_browser"])
+        walk(dir.path()),
+        vec![
+            "v1/dump/de1bb258-cbbf-4589-a673-34f800160918",
+            "v1/dump_names/de1bb258-cbbf-4589-a673-34f800160918",
+            "v1/memory_report/de1bb258-cbbf-4589-a673-34f800160918",
+            "v1/processed_crash/de1bb258-cbbf-4589-a673-34f800160918",
+            "v1/raw_crash/20160918/de1bb258-cbbf-4589-a673-34f800160918",
+            "v1/upload_file_minidump_browser/de1bb258-cbbf-4589-a673-34f800160918",
+        ]
+    );
+    let read = |rel: &str| std::fs::read(dir.path().join(rel)).unwrap();
+    assert_eq!(
+        read("v1/dump/de1bb258-cbbf-4589-a673-34f800160918"),
+        b"MDMP main"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&read(
+            "v1/dump_names/de1bb258-cbbf-4589-a673-34f800160918"
+        ))
+        .unwrap(),
+        json!([
+            "memory_report",
+            "upload_file_minidump",
+            "upload_file_minidump_browser"
+        ])
     );
     assert_eq!(
         read("v1/raw_crash/20160918/de1bb258-cbbf-4589-a673-34f800160918"),
@@ -149,15 +187,31 @@ async fn reads_a_tree_written_by_antenna() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, data).unwrap();
     };
-    put(&format!("v1/raw_crash/20160918/{SOCORRO_ID}"), br#"{"ProductName": "Firefox", "uuid": "x"}"#);
-    put(&format!("v1/dump_names/{SOCORRO_ID}"), br#"["upload_file_minidump", "memory_report"]"#);
+    put(
+        &format!("v1/raw_crash/20160918/{SOCORRO_ID}"),
+        br#"{"ProductName": "Firefox", "uuid": "x"}"#,
+    );
+    put(
+        &format!("v1/dump_names/{SOCORRO_ID}"),
+        br#"["upload_file_minidump", "memory_report"]"#,
+    );
     put(&format!("v1/dump/{SOCORRO_ID}"), b"MDMP");
     put(&format!("v1/memory_report/{SOCORRO_ID}"), b"mem");
     let storage = fs_storage(dir.path());
     let id = CrashId::parse(SOCORRO_ID).unwrap();
-    assert_eq!(storage.load_raw_crash(&id).await.unwrap().get_str("ProductName"), Some("Firefox"));
+    assert_eq!(
+        storage
+            .load_raw_crash(&id)
+            .await
+            .unwrap()
+            .get_str("ProductName"),
+        Some("Firefox")
+    );
     let dumps = storage.load_dumps(&id).await.unwrap();
-    assert_eq!(dumps.names().collect::<Vec<_>>(), vec!["memory_report", "upload_file_minidump"]);
+    assert_eq!(
+        dumps.names().collect::<Vec<_>>(),
+        vec!["memory_report", "upload_file_minidump"]
+    );
     assert_eq!(dumps.get("upload_file_minidump").unwrap().as_ref(), b"MDMP");
     let day = NaiveDate::from_ymd_opt(2016, 9, 18).unwrap();
     assert_eq!(storage.list_raw_crash_ids(day).await.unwrap(), vec![id]);
@@ -170,15 +224,36 @@ async fn crash_without_raw_crash_is_not_complete() {
     let storage = KeyedCrashStorage::new(store.clone());
     let id = CrashId::parse(SOCORRO_ID).unwrap();
     // What a writer killed between the dumps and the raw crash leaves behind.
-    store.put(&format!("v1/dump_names/{id}"), Bytes::from_static(b"[\"upload_file_minidump\"]")).await.unwrap();
-    store.put(&format!("v1/dump/{id}"), Bytes::from_static(b"MDMP")).await.unwrap();
+    store
+        .put(
+            &format!("v1/dump_names/{id}"),
+            Bytes::from_static(b"[\"upload_file_minidump\"]"),
+        )
+        .await
+        .unwrap();
+    store
+        .put(&format!("v1/dump/{id}"), Bytes::from_static(b"MDMP"))
+        .await
+        .unwrap();
     assert!(!storage.raw_crash_exists(&id).await.unwrap());
-    assert!(matches!(storage.load_raw_crash(&id).await, Err(StorageError::NotFound(_))));
+    assert!(matches!(
+        storage.load_raw_crash(&id).await,
+        Err(StorageError::NotFound(_))
+    ));
     let day = NaiveDate::from_ymd_opt(2016, 9, 18).unwrap();
-    assert_eq!(storage.list_raw_crash_ids(day).await.unwrap(), Vec::<CrashId>::new());
+    assert_eq!(
+        storage.list_raw_crash_ids(day).await.unwrap(),
+        Vec::<CrashId>::new()
+    );
     // The dumps are there (so a retried save completes it).
-    assert_eq!(storage.load_dump_names(&id).await.unwrap(), vec!["upload_file_minidump"]);
-    storage.save_raw_crash(&id, &raw_for(&id), &DumpSet::new()).await.unwrap();
+    assert_eq!(
+        storage.load_dump_names(&id).await.unwrap(),
+        vec!["upload_file_minidump"]
+    );
+    storage
+        .save_raw_crash(&id, &raw_for(&id), &DumpSet::new())
+        .await
+        .unwrap();
     assert!(storage.raw_crash_exists(&id).await.unwrap());
 }
 
@@ -190,28 +265,61 @@ async fn interrupted_write_is_invisible() {
     let day = NaiveDate::from_ymd_opt(2016, 9, 18).unwrap();
     let id = CrashId::parse(SOCORRO_ID).unwrap();
     let other = CrashId::parse("aaaaaaaa-cbbf-4589-a673-34f800160918").unwrap();
-    storage.save_raw_crash(&other, &raw_for(&other), &DumpSet::new()).await.unwrap();
+    storage
+        .save_raw_crash(&other, &raw_for(&other), &DumpSet::new())
+        .await
+        .unwrap();
 
     // A writer died after writing part of its temporary files.
     let day_dir = dir.path().join("v1/raw_crash/20160918");
-    std::fs::write(day_dir.join(format!(".{id}.tmp.00000000deadbeef")), b"{\"uuid\": \"de1b").unwrap();
-    std::fs::write(day_dir.join(format!(".{other}.tmp.00000000deadbeef")), b"{\"partial").unwrap();
+    std::fs::write(
+        day_dir.join(format!(".{id}.tmp.00000000deadbeef")),
+        b"{\"uuid\": \"de1b",
+    )
+    .unwrap();
+    std::fs::write(
+        day_dir.join(format!(".{other}.tmp.00000000deadbeef")),
+        b"{\"partial",
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("v1/dump")).unwrap();
-    std::fs::write(dir.path().join(format!("v1/dump/.{id}.tmp.0000000000000001")), b"MD").unwrap();
+    std::fs::write(
+        dir.path()
+            .join(format!("v1/dump/.{id}.tmp.0000000000000001")),
+        b"MD",
+    )
+    .unwrap();
 
     assert!(!storage.raw_crash_exists(&id).await.unwrap());
-    assert!(matches!(storage.load_raw_crash(&id).await, Err(StorageError::NotFound(_))));
-    assert_eq!(storage.list_raw_crash_ids(day).await.unwrap(), vec![other.clone()]);
-    assert_eq!(store.list("v1/").await.unwrap(), vec![
-        format!("v1/dump_names/{other}"),
-        format!("v1/raw_crash/20160918/{other}"),
-    ]);
-    assert!(matches!(storage.load_dump(&id, "upload_file_minidump").await, Err(StorageError::NotFound(_))));
+    assert!(matches!(
+        storage.load_raw_crash(&id).await,
+        Err(StorageError::NotFound(_))
+    ));
+    assert_eq!(
+        storage.list_raw_crash_ids(day).await.unwrap(),
+        vec![other.clone()]
+    );
+    assert_eq!(
+        store.list("v1/").await.unwrap(),
+        vec![
+            format!("v1/dump_names/{other}"),
+            format!("v1/raw_crash/20160918/{other}"),
+        ]
+    );
+    assert!(matches!(
+        storage.load_dump(&id, "upload_file_minidump").await,
+        Err(StorageError::NotFound(_))
+    ));
     // The complete object next to a leftover is intact.
-    assert_eq!(storage.load_raw_crash(&other).await.unwrap(), raw_for(&other));
+    assert_eq!(
+        storage.load_raw_crash(&other).await.unwrap(),
+        raw_for(&other)
+    );
     // A temporary name cannot be addressed as a key.
     assert!(matches!(
-        store.get(&format!("v1/raw_crash/20160918/.{id}.tmp.00000000deadbeef")).await,
+        store
+            .get(&format!("v1/raw_crash/20160918/.{id}.tmp.00000000deadbeef"))
+            .await,
         Err(StorageError::Invalid(_))
     ));
 }
@@ -223,9 +331,22 @@ async fn hostile_keys_write_nothing_anywhere() {
     let store = FsObjectStore::open(&root).unwrap();
     let before = entries(dir.path());
     assert_eq!(before, vec!["deep/", "deep/root/"]);
-    for bad in conformance::HOSTILE_KEYS.iter().copied().chain(["../../escape", "v1/../../../escape", "/tmp/escape"]) {
-        assert!(matches!(store.put(bad, Bytes::from_static(b"evil")).await, Err(StorageError::Invalid(_))), "{bad:?}");
-        assert!(matches!(store.delete(bad).await, Err(StorageError::Invalid(_))), "{bad:?}");
+    for bad in conformance::HOSTILE_KEYS.iter().copied().chain([
+        "../../escape",
+        "v1/../../../escape",
+        "/tmp/escape",
+    ]) {
+        assert!(
+            matches!(
+                store.put(bad, Bytes::from_static(b"evil")).await,
+                Err(StorageError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(store.delete(bad).await, Err(StorageError::Invalid(_))),
+            "{bad:?}"
+        );
     }
     assert_eq!(entries(dir.path()), before, "a hostile key wrote something");
     // Hostile dump names go through the same gate.
@@ -233,7 +354,10 @@ async fn hostile_keys_write_nothing_anywhere() {
     let id = CrashId::parse(SOCORRO_ID).unwrap();
     let mut dumps = DumpSet::new();
     dumps.insert("../../../escape", Bytes::from_static(b"evil"));
-    assert!(matches!(storage.save_raw_crash(&id, &raw_for(&id), &dumps).await, Err(StorageError::Invalid(_))));
+    assert!(matches!(
+        storage.save_raw_crash(&id, &raw_for(&id), &dumps).await,
+        Err(StorageError::Invalid(_))
+    ));
     assert_eq!(entries(dir.path()), before);
 }
 
@@ -241,12 +365,24 @@ async fn hostile_keys_write_nothing_anywhere() {
 async fn directory_removed_under_the_store_is_recreated() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsObjectStore::open(dir.path()).unwrap();
-    store.put("v1/dump/a", Bytes::from_static(b"1")).await.unwrap();
+    store
+        .put("v1/dump/a", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
     std::fs::remove_dir_all(dir.path().join("v1")).unwrap();
-    store.put("v1/dump/b", Bytes::from_static(b"2")).await.unwrap();
+    store
+        .put("v1/dump/b", Bytes::from_static(b"2"))
+        .await
+        .unwrap();
     assert_eq!(store.get("v1/dump/b").await.unwrap().as_ref(), b"2");
-    store.put_many(vec![("v1/dump/c".into(), Bytes::from_static(b"3"))]).await.unwrap();
-    assert_eq!(store.list("v1/").await.unwrap(), vec!["v1/dump/b", "v1/dump/c"]);
+    store
+        .put_many(vec![("v1/dump/c".into(), Bytes::from_static(b"3"))])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list("v1/").await.unwrap(),
+        vec!["v1/dump/b", "v1/dump/c"]
+    );
 }
 
 #[tokio::test]
@@ -256,7 +392,10 @@ async fn key_colliding_with_a_directory_is_a_permanent_error() {
     store.put("a/b", Bytes::from_static(b"1")).await.unwrap();
     let err = store.put("a", Bytes::from_static(b"2")).await.unwrap_err();
     assert!(!err.is_transient(), "{err:?}");
-    let err = store.put("a/b/c", Bytes::from_static(b"2")).await.unwrap_err();
+    let err = store
+        .put("a/b/c", Bytes::from_static(b"2"))
+        .await
+        .unwrap_err();
     assert!(!err.is_transient(), "{err:?}");
     assert_eq!(walk(dir.path()), vec!["a/b"]);
 }
@@ -333,7 +472,11 @@ impl ObjectStore for Flaky {
 }
 
 fn fast_policy(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy { max_attempts, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5) }
+    RetryPolicy {
+        max_attempts,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    }
 }
 
 #[tokio::test]
@@ -344,17 +487,27 @@ async fn retrying_recovers_after_transient_failures() {
     let id = CrashId::parse(SOCORRO_ID).unwrap();
 
     // Three failed puts (each fails a whole save attempt), then success.
-    storage.save_raw_crash(&id, &raw_for(&id), &DumpSet::new()).await.unwrap();
+    storage
+        .save_raw_crash(&id, &raw_for(&id), &DumpSet::new())
+        .await
+        .unwrap();
     // 3 failed attempts + dump_names and raw_crash puts of the 4th.
     assert_eq!(flaky.puts.load(Ordering::SeqCst), 3 + 2);
 
     // Three failed gets, then the 4th attempt reads it.
     assert_eq!(storage.load_raw_crash(&id).await.unwrap(), raw_for(&id));
-    assert_eq!(flaky.gets.load(Ordering::SeqCst), 4, "N failures then success = N+1 attempts");
+    assert_eq!(
+        flaky.gets.load(Ordering::SeqCst),
+        4,
+        "N failures then success = N+1 attempts"
+    );
 
     // Not-found is final: one call.
     let missing = CrashId::parse("bbbbbbbb-cbbf-4589-a673-34f800160918").unwrap();
-    assert!(matches!(storage.load_raw_crash(&missing).await, Err(StorageError::NotFound(_))));
+    assert!(matches!(
+        storage.load_raw_crash(&missing).await,
+        Err(StorageError::NotFound(_))
+    ));
     assert_eq!(flaky.gets.load(Ordering::SeqCst), 5);
 }
 
@@ -375,9 +528,16 @@ async fn retrying_does_not_retry_permanent_errors() {
     let flaky = Arc::new(Flaky::new(dir.path().to_owned(), 1, true));
     let storage = Retrying::new(KeyedCrashStorage::new(flaky.clone()), fast_policy(5));
     let id = CrashId::parse(SOCORRO_ID).unwrap();
-    let err = storage.save_raw_crash(&id, &raw_for(&id), &DumpSet::new()).await.unwrap_err();
+    let err = storage
+        .save_raw_crash(&id, &raw_for(&id), &DumpSet::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StorageError::Permanent { .. }), "{err:?}");
-    assert_eq!(flaky.puts.load(Ordering::SeqCst), 1, "a permanent error was retried");
+    assert_eq!(
+        flaky.puts.load(Ordering::SeqCst),
+        1,
+        "a permanent error was retried"
+    );
     assert!(!storage.raw_crash_exists(&id).await.unwrap());
     let err = storage.load_raw_crash(&id).await.unwrap_err();
     assert!(matches!(err, StorageError::Permanent { .. }), "{err:?}");

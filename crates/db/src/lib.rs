@@ -3,13 +3,28 @@
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), db::DbError> {
+//! // SOCORRO_DB__URL unset: sqlite://./data/socorro.sqlite; migrations applied
 //! let db = db::Db::open(&db::DbConfig::default(), std::path::Path::new("./data")).await?;
 //! db.signatures().record("OOM | small", chrono::Utc::now(), 20240101000000).await?;
 //! # Ok(()) }
 //! ```
 //!
-//! Every repository call retries transient errors (lost connection, busy
-//! database) with bounded backoff; see [`retry::RetryPolicy`].
+//! * **Engines.** The URL scheme picks the engine (`sqlite://…`,
+//!   `postgres://…`); anything else is an error naming `SOCORRO_DB__URL`.
+//!   Both run the same SQL (`$n` parameters, `ON CONFLICT`, `RETURNING`);
+//!   the migrations in `migrations/postgres` and `migrations/sqlite` define
+//!   the same tables in each dialect.
+//! * **Time.** Timestamps are UTC `DateTime<Utc>` truncated to microseconds:
+//!   `TIMESTAMPTZ` on PostgreSQL, RFC 3339 text on SQLite (always written by
+//!   the application, so it sorts chronologically).
+//! * **Retries.** Every repository call retries transient errors (lost
+//!   connection, server restart, busy SQLite, serialization failure) with
+//!   bounded backoff; see [`retry::RetryPolicy`]. Start-up keeps retrying an
+//!   unreachable server for `SOCORRO_DB__CONNECT_TIMEOUT_SECS`.
+//! * **Tests.** With feature `testsuite`, [`testing::TestDb`] gives each test
+//!   its own SQLite file or PostgreSQL database (on
+//!   `SOCORRO_TEST_POSTGRES_URL`; `scripts/pg-test.sh` starts a server), and
+//!   [`conformance`] holds the suite every engine must pass.
 
 #[macro_use]
 mod run;

@@ -186,3 +186,54 @@ async fn open_migrates_on_start() {
     let db2 = Db::open(&cfg, &dir.path().join("other")).await.unwrap();
     assert!(!db2.status().await.unwrap().is_current());
 }
+
+/// The two dialects must define the same tables and columns.
+#[tokio::test]
+async fn both_engines_have_the_same_tables_and_columns() {
+    use std::collections::BTreeSet;
+    let lite = TestDb::sqlite().await.unwrap();
+    let pg = TestDb::postgres().await.unwrap();
+
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table'
+         AND name NOT LIKE 'sqlite%' AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(lite.db().sqlite_pool().unwrap())
+    .await
+    .unwrap();
+    let mut sqlite_cols = BTreeSet::new();
+    for t in tables {
+        let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+            .bind(&t)
+            .fetch_all(lite.db().sqlite_pool().unwrap())
+            .await
+            .unwrap();
+        for c in cols {
+            sqlite_cols.insert((t.clone(), c));
+        }
+    }
+    let pg_cols: BTreeSet<(String, String)> = sqlx::query_as::<_, (String, String)>(
+        "SELECT table_name::TEXT, column_name::TEXT FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(pg.db().postgres_pool().unwrap())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert!(sqlite_cols.len() > 40, "{sqlite_cols:?}");
+    assert_eq!(sqlite_cols, pg_cols);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_sqlite_is_one_database() {
+    let db = Db::open(
+        &db::DbConfig::with_url("sqlite::memory:"),
+        std::path::Path::new("."),
+    )
+    .await
+    .unwrap();
+    // several pooled connections must see the same data
+    db::conformance::cron_lock_is_exclusive(&db).await.unwrap();
+    db::conformance::products(&db).await.unwrap();
+}

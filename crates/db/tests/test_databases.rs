@@ -3,14 +3,19 @@
 use db::testing::{TestDb, postgres_admin_url};
 
 async fn database_exists(name: &str) -> bool {
-    let admin = sqlx::PgPool::connect(&postgres_admin_url()).await.unwrap();
-    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-        .bind(name)
-        .fetch_optional(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    found.is_some()
+    let check = async {
+        let admin = sqlx::PgPool::connect(&postgres_admin_url()).await?;
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_optional(&admin)
+            .await?;
+        admin.close().await;
+        Ok::<bool, sqlx::Error>(found.is_some())
+    };
+    match check.await {
+        Ok(found) => found,
+        Err(e) => panic!("querying pg_database: {e}"),
+    }
 }
 
 #[tokio::test]

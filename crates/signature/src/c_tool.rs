@@ -31,11 +31,8 @@ pub(crate) fn generate(
     let mut debug = Vec::with_capacity(8);
     debug.push(format!("using {}", lists.source()));
 
-    let mut start = lists
-        .sentinels
-        .iter()
-        .filter_map(|s| frames.iter().position(|f| f == s))
-        .min();
+    // The lowest index of any sentinel is the first frame that is one.
+    let mut start = frames.iter().position(|f| lists.is_sentinel(f));
     if conditional_sentinel && frames.iter().any(|f| f == CONDITIONAL_SENTINEL.1) {
         let pos = frames.iter().position(|f| f == CONDITIONAL_SENTINEL.0);
         start = match (start, pos) {

@@ -125,7 +125,10 @@ impl SignatureGenerator {
 
     /// Convenience: [`CrashData::from_processed_crash`] then
     /// [`Self::generate`].
-    pub fn generate_for_processed_crash(&self, processed_crash: &serde_json::Value) -> SignatureResult {
+    pub fn generate_for_processed_crash(
+        &self,
+        processed_crash: &serde_json::Value,
+    ) -> SignatureResult {
         self.generate(&CrashData::from_processed_crash(processed_crash))
     }
 }

@@ -83,7 +83,9 @@ pub(crate) fn java_stack_trace_signature(source: &Scalar) -> JavaSignature {
             py::strip(&replace_hex_addresses(description)).to_owned(),
         ),
         None => {
-            notes.push("JavaSignatureTool: stack trace line 1 is not in the expected format".to_owned());
+            notes.push(
+                "JavaSignatureTool: stack trace line 1 is not in the expected format".to_owned(),
+            );
             ((*first).to_owned(), String::new())
         }
     };
@@ -113,7 +115,8 @@ pub(crate) fn java_stack_trace_signature(source: &Scalar) -> JavaSignature {
     };
     if signature.chars().count() > DESCRIPTION_MAX_LENGTH {
         signature = format!("{class}{DELIMITER}{method}");
-        notes.push("JavaSignatureTool: dropped Java exception description due to length".to_owned());
+        notes
+            .push("JavaSignatureTool: dropped Java exception description due to length".to_owned());
     }
     JavaSignature { signature, notes }
 }
@@ -162,8 +165,8 @@ pub(crate) fn java_exception_signature(source: &Value) -> Result<JavaSignature, 
     if !source.is_object() {
         return Ok(bad());
     }
-    let Some(stacktrace) =
-        py::glom(source, &["exception", "values", "0", "stacktrace"]).filter(|v| py::json_truthy(v))
+    let Some(stacktrace) = py::glom(source, &["exception", "values", "0", "stacktrace"])
+        .filter(|v| py::json_truthy(v))
     else {
         return Ok(bad());
     };

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use memchr::memmem;
 use regex::Regex;
 
 use crate::crash_data::{Frame, Thread};
@@ -38,35 +39,62 @@ impl NormalizeError {
 }
 
 /// `::$_<digits>::` (lambda numbers; `\d` is Unicode like Python's).
-static LAMBDA_NUMBER: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"::\$_\d+::").ok());
+static LAMBDA_NUMBER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"::\$_\d+::").ok());
+
+/// Finds `::operator` (built once).
+static OPERATOR: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("::operator"));
+
+/// Byte classes for [`drop_prefix_and_return_type_with`]: 0 ordinary,
+/// 1 opener, 2 closer, 3 space.
+static DELIMITER_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'(' as usize] = 1;
+    t[b'{' as usize] = 1;
+    t[b'[' as usize] = 1;
+    t[b'<' as usize] = 1;
+    t[b'`' as usize] = 1;
+    t[b')' as usize] = 2;
+    t[b'}' as usize] = 2;
+    t[b']' as usize] = 2;
+    t[b'>' as usize] = 2;
+    t[b'\'' as usize] = 2;
+    t[b' ' as usize] = 3;
+    t
+};
 
 /// Socorro's `parse_source_file`: the path part of a VCS-style source file.
 pub fn parse_source_file(file: &str) -> Option<&str> {
     if file.is_empty() {
         return None;
     }
-    let mut parts = file.split(':');
-    let count = file.bytes().filter(|b| *b == b':').count() + 1;
+    let mut colons = [0usize; 4];
+    let mut count = 0;
+    for i in memchr_iter(b':', file.as_bytes()) {
+        if count == 4 {
+            count += 1;
+            break;
+        }
+        colons[count] = i;
+        count += 1;
+    }
     match count {
-        4 => parts.nth(2),
-        2 => parts.nth(1),
+        3 => Some(&file[colons[1] + 1..colons[2]]),
+        1 => Some(&file[colons[0] + 1..]),
         _ if file.starts_with('/') => Some(file),
         _ => None,
     }
 }
 
 /// Bug 1544246: Rust 1.34 panic symbols lack their module path.
-fn fix_missing_module<'a>(file: Option<&str>, function: &'a str) -> &'a str {
-    let Some(path) = file.and_then(parse_source_file) else {
+fn fix_missing_module<'a>(path: Option<&str>, function: &'a str) -> &'a str {
+    let Some(path) = path else {
         return function;
     };
     match (path, function) {
         ("src/liballoc/raw_vec.rs", "capacity_overflow") => "alloc::raw_vec::capacity_overflow",
         ("src/libcore/option.rs", "expect_failed") => "core::option::expect_failed",
-        ("src/libcore/panicking.rs", "panic_bounds_check") => {
-            "core::panicking::panic_bounds_check"
-        }
+        ("src/libcore/panicking.rs", "panic_bounds_check") => "core::panicking::panic_bounds_check",
         ("src/libcore/panicking.rs", "panic_fmt") => "core::panicking::panic_fmt",
         ("src/libcore/panicking.rs", "panic") => "core::panicking::panic",
         ("src/libcore/slice/mod.rs", "slice_index_order_fail") => {
@@ -86,7 +114,9 @@ fn fix_missing_module<'a>(file: Option<&str>, function: &'a str) -> &'a str {
 fn enclosed_slices(s: &str, open: u8, close: u8, mut f: impl FnMut(usize, usize)) {
     let mut level = 0usize;
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let bytes = s.as_bytes();
+    for i in memchr::memchr2_iter(open, close, bytes) {
+        let b = bytes[i];
         if b == open {
             if level == 0 {
                 start = i;
@@ -145,7 +175,7 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
     if depth > MAX_NESTING {
         return Err(NormalizeError::TooDeep);
     }
-    if !s.contains('<') {
+    if memchr::memchr(b'<', s.as_bytes()).is_none() {
         out.push_str(s);
         return Ok(());
     }
@@ -170,7 +200,7 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
 /// Socorro's `collapse_arguments`: drops `(...)` except `(anonymous
 /// namespace)` and text after `operator`.
 fn collapse_arguments_cpp(s: &str, out: &mut String) {
-    if !s.contains('(') {
+    if memchr::memchr(b'(', s.as_bytes()).is_none() {
         out.push_str(s);
         return;
     }
@@ -189,16 +219,43 @@ fn drop_all_enclosed(s: &str, open: u8, close: u8, out: &mut String) {
 /// Socorro's `drop_prefix_and_return_type`: splits on spaces outside
 /// `()`, `{}`, `[]`, `<>` and `` `' `` and keeps the last token (joined with
 /// a following `(...)` or `[clone ...]` token). `None` for an empty string.
+#[cfg(test)]
 pub(crate) fn drop_prefix_and_return_type(function: &str) -> Option<&str> {
-    // Token boundaries: (start, end) byte ranges.
-    let mut tokens: Vec<(usize, usize)> = Vec::new();
-    let mut levels: Vec<u8> = Vec::new();
-    let mut start = 0;
+    drop_prefix_and_return_type_with(function, &mut Vec::new(), &mut Vec::new())
+}
+
+/// [`drop_prefix_and_return_type`] with reusable buffers.
+fn drop_prefix_and_return_type_with<'a>(
+    function: &'a str,
+    tokens: &mut Vec<(usize, usize)>,
+    levels: &mut Vec<u8>,
+) -> Option<&'a str> {
+    if function.is_empty() {
+        return None;
+    }
     let bytes = function.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'(' | b'{' | b'[' | b'<' | b'`' => levels.push(b),
-            b')' | b'}' | b']' | b'>' | b'\'' => {
+    if memchr::memchr(b' ', bytes).is_none() {
+        return Some(function);
+    }
+    tokens.clear();
+    levels.clear();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip ordinary bytes quickly.
+        match bytes[i..]
+            .iter()
+            .position(|b| DELIMITER_CLASS[usize::from(*b)] != 0)
+        {
+            Some(skip) => i += skip,
+            None => break,
+        }
+        let b = bytes[i];
+        let here = i;
+        i += 1;
+        match DELIMITER_CLASS[usize::from(b)] {
+            1 => levels.push(b),
+            2 => {
                 let opener = match b {
                     b')' => b'(',
                     b'}' => b'{',
@@ -210,11 +267,12 @@ pub(crate) fn drop_prefix_and_return_type(function: &str) -> Option<&str> {
                     levels.pop();
                 }
             }
-            b' ' if levels.is_empty() => {
-                tokens.push((start, i));
-                start = i + 1;
+            _ => {
+                if levels.is_empty() {
+                    tokens.push((start, here));
+                    start = here + 1;
+                }
             }
-            _ => {}
         }
     }
     if start < bytes.len() {
@@ -235,6 +293,10 @@ pub(crate) fn drop_prefix_and_return_type(function: &str) -> Option<&str> {
 /// Remove spaces before `*`, `&`, `,`; then make sure every comma is
 /// followed by a space (Socorro's `fixup_space` and `fixup_comma`).
 fn fixup_spaces_and_commas(s: &str, scratch: &mut String, out: &mut String) {
+    if memchr::memchr2(b' ', b',', s.as_bytes()).is_none() {
+        out.push_str(s);
+        return;
+    }
     scratch.clear();
     let bytes = s.as_bytes();
     let mut last = 0;
@@ -257,11 +319,8 @@ fn fixup_spaces_and_commas(s: &str, scratch: &mut String, out: &mut String) {
     out.push_str(&scratch[last..]);
 }
 
-fn memchr_iter(needle: u8, hay: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    hay.iter()
-        .enumerate()
-        .filter(move |(_, b)| **b == needle)
-        .map(|(i, _)| i)
+fn memchr_iter(needle: u8, hay: &[u8]) -> memchr::Memchr<'_> {
+    memchr::memchr_iter(needle, hay)
 }
 
 /// Appends `:<line>` when the function matches the line-number list.
@@ -299,6 +358,8 @@ fn strip_rust_hash(s: &mut String) {
 pub(crate) struct Scratch {
     a: String,
     b: String,
+    tokens: Vec<(usize, usize)>,
+    levels: Vec<u8>,
 }
 
 /// Socorro's `normalize_rust_function`.
@@ -308,12 +369,21 @@ fn normalize_rust_function(
     line: Option<&Scalar>,
     scratch: &mut Scratch,
 ) -> String {
-    let function = drop_prefix_and_return_type(function).unwrap_or("");
-    let Scratch { a, b } = scratch;
+    let Scratch {
+        a,
+        b,
+        tokens,
+        levels,
+    } = scratch;
+    let function = drop_prefix_and_return_type_with(function, tokens, levels).unwrap_or("");
     a.clear();
     if function.contains('<') {
         let _ = replace_enclosed::<()>(function, b'<', b'>', a, |_, inside, out| {
-            out.push_str(if inside.contains(" as ") { inside } else { "<T>" });
+            out.push_str(if inside.contains(" as ") {
+                inside
+            } else {
+                "<T>"
+            });
             Ok(())
         });
     } else {
@@ -345,25 +415,35 @@ fn normalize_cpp_function(
             function = py::strip(rest);
         }
     }
-    if !function.contains("::operator") {
-        function = drop_prefix_and_return_type(function).ok_or(NormalizeError::EmptyFunction)?;
+    let Scratch {
+        a,
+        b,
+        tokens,
+        levels,
+    } = scratch;
+    if OPERATOR.find(function.as_bytes()).is_none() {
+        function = drop_prefix_and_return_type_with(function, tokens, levels)
+            .ok_or(NormalizeError::EmptyFunction)?;
     }
     let mut function: Cow<'_, str> = Cow::Borrowed(function);
-    if function.contains("`anonymous namespace'") {
+    if memchr::memchr(b'`', function.as_bytes()).is_some()
+        && function.contains("`anonymous namespace'")
+    {
         function = Cow::Owned(function.replace("`anonymous namespace'", "(anonymous namespace)"));
     }
-    if function.contains("::$_")
+    if memchr::memchr(b'$', function.as_bytes()).is_some()
+        && function.contains("::$_")
         && let Some(re) = LAMBDA_NUMBER.as_ref()
         && let Cow::Owned(replaced) = re.replace_all(&function, "::$$::")
     {
         function = Cow::Owned(replaced);
     }
-    let Scratch { a, b } = scratch;
     a.clear();
     collapse_types_cpp(&function, a, 0)?;
     b.clear();
     collapse_arguments_cpp(a, b);
-    if b.contains("clone .cold") {
+    // Without `[` there is nothing to drop, whatever the text says.
+    if memchr::memchr(b'[', b.as_bytes()).is_some() && b.contains("clone .cold") {
         a.clear();
         drop_all_enclosed(b, b'[', b']', a);
         std::mem::swap(a, b);
@@ -399,12 +479,13 @@ fn normalize_frame(
 ) -> Result<String, NormalizeError> {
     let file = truthy(frame.file);
     if let Some(function) = truthy(frame.function) {
-        let function = fix_missing_module(file, function);
-        let is_rust = file
-            .and_then(parse_source_file)
-            .is_some_and(|p| p.ends_with(".rs"));
+        let path = file.and_then(parse_source_file);
+        let function = fix_missing_module(path, function);
+        let is_rust = path.is_some_and(|p| p.ends_with(".rs"));
         return if is_rust {
-            Ok(normalize_rust_function(lists, function, frame.line, scratch))
+            Ok(normalize_rust_function(
+                lists, function, frame.line, scratch,
+            ))
         } else {
             normalize_cpp_function(lists, function, frame.line, scratch)
         };
@@ -454,7 +535,12 @@ pub(crate) fn create_frame_list(
     let mut scratch = Scratch::default();
     let mut out = Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4));
     for view in frame_views(&thread.frames).take(MAXIMUM_FRAMES_TO_CONSIDER) {
-        out.push(normalize_frame(lists, &view, lowercase_modules, &mut scratch)?);
+        out.push(normalize_frame(
+            lists,
+            &view,
+            lowercase_modules,
+            &mut scratch,
+        )?);
     }
     Ok(out)
 }
@@ -488,7 +574,12 @@ fn frame_views(frames: &[Frame]) -> impl Iterator<Item = FrameView<'_>> {
 /// Normalises a single function name the way Socorro does for a frame with
 /// that function and `file` (Rust rules when the file ends in `.rs`).
 /// Exposed for tests and tools.
-pub fn normalize_function(lists: &SigLists, function: &str, file: Option<&str>, line: Option<&Scalar>) -> String {
+pub fn normalize_function(
+    lists: &SigLists,
+    function: &str,
+    file: Option<&str>,
+    line: Option<&Scalar>,
+) -> String {
     let view = FrameView {
         module: None,
         function: Some(function),
@@ -510,7 +601,10 @@ pub fn normalize_single_frame(lists: &SigLists, frame: &Frame) -> String {
         file: frame.file.as_deref(),
         line: frame.line.as_ref(),
         offset: frame.offset.as_ref(),
-        unloaded: frame.unloaded_modules.first().and_then(|u| u.module.as_deref()),
+        unloaded: frame
+            .unloaded_modules
+            .first()
+            .and_then(|u| u.module.as_deref()),
         has_unloaded: !frame.unloaded_modules.is_empty(),
     };
     normalize_frame(lists, &view, false, &mut Scratch::default()).unwrap_or_default()
@@ -523,7 +617,10 @@ mod tests {
     #[test]
     fn drop_prefix_cases() {
         for (input, expected) in [
-            ("`anonymous namespace'::xClose", "`anonymous namespace'::xClose"),
+            (
+                "`anonymous namespace'::xClose",
+                "`anonymous namespace'::xClose",
+            ),
             ("static unsigned int pr_root(void *)", "pr_root(void *)"),
             (
                 "nsXPConnect::InitStatics() [clone .cold.638]",
@@ -537,7 +634,11 @@ mod tests {
             ("foo bar ", "bar"),
             (" ", ""),
         ] {
-            assert_eq!(drop_prefix_and_return_type(input), Some(expected), "{input}");
+            assert_eq!(
+                drop_prefix_and_return_type(input),
+                Some(expected),
+                "{input}"
+            );
         }
         assert_eq!(drop_prefix_and_return_type(""), None);
     }
@@ -549,7 +650,10 @@ mod tests {
             enclosed_slices(s, o, c, |a, b| v.push((a, b)));
             v
         };
-        assert_eq!(collect("operator()(s,t,u)", b'(', b')'), [(8, 10), (10, 17)]);
+        assert_eq!(
+            collect("operator()(s,t,u)", b'(', b')'),
+            [(8, 10), (10, 17)]
+        );
         assert_eq!(collect("Foo<bar<baz>", b'<', b'>'), [(3, 12)]);
         assert_eq!(
             collect(
@@ -591,7 +695,9 @@ mod tests {
     #[test]
     fn parse_source_file_cases() {
         assert_eq!(
-            parse_source_file("hg:hg.mozilla.org/releases/mozilla-release:js/src/vm/JSFunction.cpp:7d28"),
+            parse_source_file(
+                "hg:hg.mozilla.org/releases/mozilla-release:js/src/vm/JSFunction.cpp:7d28"
+            ),
             Some("js/src/vm/JSFunction.cpp")
         );
         assert_eq!(

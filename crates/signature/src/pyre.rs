@@ -193,7 +193,11 @@ fn class(it: &mut Peekable<Chars<'_>>, out: &mut String) -> Result<(), String> {
             break;
         }
         first = false;
-        let atom = if c == '\\' { escape(it, true)? } else { Esc::Char(c) };
+        let atom = if c == '\\' {
+            escape(it, true)?
+        } else {
+            Esc::Char(c)
+        };
         let is_range = {
             let mut probe = it.clone();
             probe.next() == Some('-') && probe.peek().is_some_and(|n| *n != ']')
@@ -202,7 +206,11 @@ fn class(it: &mut Peekable<Chars<'_>>, out: &mut String) -> Result<(), String> {
             Esc::Char(start) if is_range => {
                 it.next(); // '-'
                 let e = it.next().ok_or_else(|| UNTERMINATED.to_owned())?;
-                let end = if e == '\\' { escape(it, true)? } else { Esc::Char(e) };
+                let end = if e == '\\' {
+                    escape(it, true)?
+                } else {
+                    Esc::Char(e)
+                };
                 let Esc::Char(end) = end else {
                     return Err("bad character range".to_owned());
                 };
@@ -318,13 +326,18 @@ mod tests {
 
     fn matches(py: &str, text: &str) -> bool {
         let rs = translate(py).unwrap();
-        regex::Regex::new(&format!("^(?:{rs})")).unwrap().is_match(text)
+        regex::Regex::new(&format!("^(?:{rs})"))
+            .unwrap()
+            .is_match(text)
     }
 
     #[test]
     fn python_isms() {
         assert!(matches(r"\<name omitted\>", "<name omitted>"));
-        assert!(matches(r"{virtual override thunk}", "{virtual override thunk}"));
+        assert!(matches(
+            r"{virtual override thunk}",
+            "{virtual override thunk}"
+        ));
         assert!(matches(
             r"<env_logger::Logger as log::Log>::log::{{closure}}",
             "<env_logger::Logger as log::Log>::log::{{closure}}"
@@ -335,9 +348,18 @@ mod tests {
         assert!(!matches(r"handle_error$", "handle_errorf"));
         assert!(matches(r"[[x]", "["));
         assert!(matches(r"[a&&b]", "&"));
-        assert!(matches(r"<core::ops::range::Range<usize> as core::slice::index::SliceIndex<\[T\]>>::index", "<core::ops::range::Range<usize> as core::slice::index::SliceIndex<[T]>>::index"));
-        assert!(matches(r"[-+]\[NSException raise(:format:(arguments:)?)?\]", "+[NSException raise:format:]"));
-        assert!(matches(r"(Nt|Zw)?WaitForSingleObject(Ex)?", "ZwWaitForSingleObjectEx"));
+        assert!(matches(
+            r"<core::ops::range::Range<usize> as core::slice::index::SliceIndex<\[T\]>>::index",
+            "<core::ops::range::Range<usize> as core::slice::index::SliceIndex<[T]>>::index"
+        ));
+        assert!(matches(
+            r"[-+]\[NSException raise(:format:(arguments:)?)?\]",
+            "+[NSException raise:format:]"
+        ));
+        assert!(matches(
+            r"(Nt|Zw)?WaitForSingleObject(Ex)?",
+            "ZwWaitForSingleObjectEx"
+        ));
         assert!(matches(r"[]a]", "]"));
         assert!(matches(r"[a-c]", "b"));
         assert!(matches(r"[a-]", "-"));

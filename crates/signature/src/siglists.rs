@@ -63,13 +63,25 @@ pub enum SigListError {
 pub(crate) struct PatternList {
     entries: Vec<String>,
     set: RegexSet,
+    /// Bytes a matching text can start with, when every pattern starts with
+    /// a literal character (a cheap pre-check before the regex).
+    first_bytes: Option<Box<[bool; 256]>>,
 }
 
 impl PatternList {
     /// Python's `re.compile("|".join(lines)).match(text)`. An empty list is
     /// the empty regex, which matches everything (Socorro's behaviour).
     pub(crate) fn matches(&self, text: &str) -> bool {
-        self.entries.is_empty() || self.set.is_match(text)
+        if self.entries.is_empty() {
+            return true;
+        }
+        if let Some(first) = &self.first_bytes {
+            match text.as_bytes().first() {
+                Some(b) if first[usize::from(*b)] => {}
+                _ => return false,
+            }
+        }
+        self.set.is_match(text)
     }
 
     /// The list entries (Python syntax), for documentation and debugging.
@@ -86,6 +98,8 @@ pub struct SigLists {
     pub(crate) prefix: PatternList,
     pub(crate) line_numbers: PatternList,
     pub(crate) sentinels: Vec<String>,
+    /// Sentinel indexes by byte length, for a fast exact-match lookup.
+    sentinels_by_len: Vec<Vec<usize>>,
 }
 
 const GENERIC_IRRELEVANT: &str = include_str!("../../../siglists/irrelevant_signature_re.txt");
@@ -122,7 +136,9 @@ impl SigLists {
                 entries.into_iter().map(|(_, e)| e).collect()
             },
             line_numbers: compile(&lp, &lines(&lp, &lb)?)?,
-        })
+            sentinels_by_len: Vec::new(),
+        }
+        .index_sentinels())
     }
 
     /// The project's generic lists (`siglists/` at the repository root),
@@ -160,7 +176,9 @@ impl SigLists {
             prefix: compile(&pp, &lines(&pp, pre.as_bytes())?)?,
             sentinels: sentinels.into_iter().map(|(_, e)| e).collect(),
             line_numbers: compile(&lp, &lines(&lp, lin.as_bytes())?)?,
-        })
+            sentinels_by_len: Vec::new(),
+        }
+        .index_sentinels())
     }
 
     /// Builds lists directly from entries (no comments), mainly for tests.
@@ -181,6 +199,31 @@ impl SigLists {
                 &join(line_numbers),
             ],
         )
+    }
+
+    /// Whether `frame` is exactly one of the sentinels.
+    pub(crate) fn is_sentinel(&self, frame: &str) -> bool {
+        self.sentinels_by_len
+            .get(frame.len())
+            .is_some_and(|idx| idx.iter().any(|&i| self.sentinels[i] == frame))
+    }
+
+    fn index_sentinels(mut self) -> Self {
+        let max = self.sentinels.iter().map(String::len).max().unwrap_or(0);
+        let mut by_len = vec![Vec::new(); max + 1];
+        for (i, s) in self.sentinels.iter().enumerate() {
+            by_len[s.len()].push(i);
+        }
+        self.sentinels_by_len = by_len;
+        self
+    }
+
+    /// Renames the source shown in the debug log
+    /// (`using <source>`), e.g. to hide a machine-specific path.
+    #[must_use]
+    pub fn named(mut self, source: impl Into<String>) -> Self {
+        self.source = source.into();
+        self
     }
 
     /// Where the lists came from (used in the debug log).
@@ -264,7 +307,28 @@ fn compile(path: &Path, entries: &[(usize, String)]) -> Result<PatternList, SigL
     Ok(PatternList {
         entries: entries.iter().map(|(_, e)| e.clone()).collect(),
         set,
+        first_bytes: first_bytes(entries.iter().map(|(_, e)| e.as_str())),
     })
+}
+
+/// The set of first bytes of the Python patterns, if each starts with a
+/// plain literal character that cannot be followed by a quantifier making it
+/// optional, and no pattern sets flags.
+fn first_bytes<'a>(patterns: impl Iterator<Item = &'a str>) -> Option<Box<[bool; 256]>> {
+    let mut set = Box::new([false; 256]);
+    for p in patterns {
+        let mut chars = p.chars();
+        let first = chars.next()?;
+        if !first.is_ascii_alphanumeric() && first != '_' && first != ':' && first != '~' {
+            return None;
+        }
+        if matches!(chars.next(), Some('?' | '*' | '{' | '|')) || p.contains('|') {
+            return None;
+        }
+        let b = u8::try_from(u32::from(first)).ok()?;
+        set[usize::from(b)] = true;
+    }
+    Some(set)
 }
 
 fn last_line(msg: &str) -> String {

@@ -24,6 +24,12 @@ enum Command {
     Submit(commands::submit::Args),
     /// Inspect stored crashes.
     Crash(commands::crash::Args),
+    /// Relational database: `migrate`, `status`.
+    Db(db::cli::DbArgs),
+    /// Accounts: `create`, `list`, `set-password`, `grant`, ...
+    Users(db::cli::UsersArgs),
+    /// API tokens: `create`, `list`, `revoke`.
+    Tokens(db::cli::TokensArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +49,9 @@ fn main() -> std::process::ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Submit(args) => commands::submit::run(args).await,
             Command::Crash(args) => commands::crash::run(args).await,
+            Command::Db(args) => commands::db::run_db(args).await,
+            Command::Users(args) => commands::db::run_users(args).await,
+            Command::Tokens(args) => commands::db::run_tokens(args).await,
         }
     });
     match result {

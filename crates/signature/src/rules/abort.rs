@@ -54,7 +54,10 @@ impl Rule for AbortSignature {
         crash: &CrashData,
         _: &SignatureResult,
     ) -> Result<bool, RuleError> {
-        Ok(crash.abort_message.as_deref().is_some_and(|m| !m.is_empty()))
+        Ok(crash
+            .abort_message
+            .as_deref()
+            .is_some_and(|m| !m.is_empty()))
     }
 
     fn action(

@@ -56,7 +56,11 @@ impl Rule for OomSignature {
         if last_error.is_some_and(|e| LAST_ERRORS.contains(&e)) {
             return Ok(true);
         }
-        if crash.reason.as_deref().is_some_and(|r| REASONS.contains(&r)) {
+        if crash
+            .reason
+            .as_deref()
+            .is_some_and(|r| REASONS.contains(&r))
+        {
             return Ok(true);
         }
         Ok(js_reporting(crash))

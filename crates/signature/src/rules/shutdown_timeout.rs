@@ -89,7 +89,10 @@ impl Rule for SignatureShutdownTimeout {
         crash: &CrashData,
         _: &SignatureResult,
     ) -> Result<bool, RuleError> {
-        Ok(crash.async_shutdown_timeout.as_ref().is_some_and(Scalar::truthy))
+        Ok(crash
+            .async_shutdown_timeout
+            .as_ref()
+            .is_some_and(Scalar::truthy))
     }
 
     fn action(
@@ -103,7 +106,10 @@ impl Rule for SignatureShutdownTimeout {
         };
         let (parts, error) = parts(raw)?;
         if let Some(error) = error {
-            result.info(self.name(), format!("Error parsing AsyncShutdownTimeout: {error}"));
+            result.info(
+                self.name(),
+                format!("Error parsing AsyncShutdownTimeout: {error}"),
+            );
         }
         let note = format!(
             "Signature replaced with a Shutdown Timeout signature, was: \"{}\"",

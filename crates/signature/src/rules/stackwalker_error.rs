@@ -20,7 +20,10 @@ impl Rule for StackwalkerErrorSignatureRule {
         result: &SignatureResult,
     ) -> Result<bool, RuleError> {
         Ok(result.signature.starts_with("EMPTY")
-            && crash.mdsw_status_string.as_ref().is_some_and(|s| s.truthy()))
+            && crash
+                .mdsw_status_string
+                .as_ref()
+                .is_some_and(|s| s.truthy()))
     }
 
     fn action(

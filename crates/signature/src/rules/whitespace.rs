@@ -38,6 +38,16 @@ impl Rule for SigFixWhitespace {
         _: &CrashData,
         result: &mut SignatureResult,
     ) -> Result<(), RuleError> {
+        let sig = result.signature.as_bytes();
+        let clean = sig.first() != Some(&b' ')
+            && sig.last() != Some(&b' ')
+            && memchr::memmem::find(sig, b"  ").is_none()
+            && result.signature.is_ascii()
+            && !sig.iter().any(|b| b.is_ascii_whitespace() && *b != b' ')
+            && !sig.iter().any(|b| (0x1c..=0x1f).contains(b) || *b == 0x0b);
+        if clean {
+            return Ok(());
+        }
         let fixed = fix_whitespace(&result.signature);
         if fixed != result.signature {
             result.set_signature(self.name(), fixed);

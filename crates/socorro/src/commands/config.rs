@@ -16,6 +16,7 @@ pub struct AllConfig {
     pub storage: StorageConfig,
     pub queue: QueueConfig,
     pub collector: collector::CollectorSettings,
+    pub db: db::DbConfig,
 }
 
 impl Default for AllConfig {
@@ -26,6 +27,7 @@ impl Default for AllConfig {
             storage: StorageConfig::default(),
             queue: QueueConfig::default(),
             collector: collector::CollectorSettings::default(),
+            db: db::DbConfig::default(),
         }
     }
 }
@@ -34,6 +36,7 @@ impl AllConfig {
     pub fn from_env() -> anyhow::Result<Self> {
         let cfg: Self = service::load_config()?;
         cfg.collector.validate()?;
+        cfg.db.validate()?;
         Ok(cfg)
     }
 }

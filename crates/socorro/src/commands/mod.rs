@@ -1,4 +1,5 @@
 pub mod config;
 pub mod crash;
+pub mod db;
 pub mod run;
 pub mod submit;

@@ -1,0 +1,40 @@
+//! `socorro db|users|tokens`: the relational store's admin commands
+//! (logic in `db::cli`).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::config::AllConfig;
+
+fn config() -> anyhow::Result<AllConfig> {
+    AllConfig::from_env().context("invalid SOCORRO_* settings")
+}
+
+/// `db migrate|status` connect without migrating, so they report the truth.
+pub async fn run_db(args: db::cli::DbArgs) -> anyhow::Result<ExitCode> {
+    let cfg = config()?;
+    let db = db::Db::connect(&cfg.db, &cfg.data_dir).await?;
+    let mut out = std::io::stdout();
+    db::cli::run_db(&db, args, &mut out).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run_users(args: db::cli::UsersArgs) -> anyhow::Result<ExitCode> {
+    let cfg = config()?;
+    let db = db::Db::open(&cfg.db, &cfg.data_dir).await?;
+    let mut out = std::io::stdout();
+    db::cli::run_users(&db, args, &mut out).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run_tokens(args: db::cli::TokensArgs) -> anyhow::Result<ExitCode> {
+    let cfg = config()?;
+    let db = db::Db::open(&cfg.db, &cfg.data_dir).await?;
+    let mut out = std::io::stdout();
+    db::cli::run_tokens(&db, args, &mut out).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
