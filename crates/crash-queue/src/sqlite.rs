@@ -127,8 +127,7 @@ fn db_error(context: impl Into<String>, e: sqlx::Error) -> QueueError {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::BeginFailed => true,
+        | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => {
             let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
             // Primary result codes: BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL.

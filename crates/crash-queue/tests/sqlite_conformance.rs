@@ -210,12 +210,9 @@ async fn killed_process_loses_nothing() {
         .collect();
     let published: HashSet<&str> = lines
         .iter()
-        .filter_map(|l| l.strip_prefix("PUBLISHED "))
+        .filter_map(|l| tagged(l, "PUBLISHED "))
         .collect();
-    let leased: HashSet<&str> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("LEASED "))
-        .collect();
+    let leased: HashSet<&str> = lines.iter().filter_map(|l| tagged(l, "LEASED ")).collect();
     assert!(
         published.len() >= 600,
         "child published only {}: {}",
@@ -294,12 +291,20 @@ async fn two_processes_never_share_a_message() {
     let all: Vec<String> = (0..1000).map(|i| format!("m{i:04}")).collect();
     {
         let q = SqliteQueue::open(&path).await.unwrap();
-        q.publish_raw(QueueName::Standard, all.clone()).await.unwrap();
+        q.publish_raw(QueueName::Standard, all.clone())
+            .await
+            .unwrap();
         q.close().await;
     }
     let spawn = || {
         Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", CONSUMER_TEST, "--nocapture", "--test-threads", "1"])
+            .args([
+                "--exact",
+                CONSUMER_TEST,
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
             .env(CONSUMER_ENV, &path)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -312,8 +317,16 @@ async fn two_processes_never_share_a_message() {
     for child in [first, second] {
         let output = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(output.status.success(), "consumer failed: {}", String::from_utf8_lossy(&output.stderr));
-        let got: Vec<String> = stdout.lines().filter_map(|l| tagged(l, "GOT ")).map(str::to_owned).collect();
+        assert!(
+            output.status.success(),
+            "consumer failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let got: Vec<String> = stdout
+            .lines()
+            .filter_map(|l| tagged(l, "GOT "))
+            .map(str::to_owned)
+            .collect();
         per_process.push(got.len());
         for d in got {
             assert!(seen.insert(d.clone()), "{d} held by both processes");
