@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use crash_storage::DumpSet;
-use crash_storage::keys::RESERVED_DUMP_NAMES;
+use crash_storage::keys::{RESERVED_DUMP_NAMES, dump_storage_name};
 use serde_json::{Map, Value};
 
 /// Why a submission is malformed; the response body is
@@ -168,6 +168,21 @@ pub async fn extract_payload(body: Bytes, boundary: &str) -> Result<Extracted, M
                 notes.push(format!("unknown content type: {name} {content_type}"));
             }
             let clean = sanitize_dump_name(&name)?;
+            // `upload_file_minidump`, `dump` and a name sanitised to "" share
+            // one storage key (`v1/dump/<id>`): as in Antenna the last one
+            // wins, and we say so.
+            let key = dump_storage_name(&clean);
+            let clash: Vec<String> = dumps
+                .names()
+                .filter(|other| *other != clean && dump_storage_name(other) == key)
+                .map(str::to_owned)
+                .collect();
+            for other in clash {
+                dumps.0.remove(&other);
+                notes.push(format!(
+                    "dump {clean:?} replaces dump {other:?} (same storage key)"
+                ));
+            }
             dumps.insert(clean, data);
         }
     }

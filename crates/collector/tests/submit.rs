@@ -530,3 +530,28 @@ async fn content_type_without_boundary_is_no_boundary() {
     );
     assert!(h.queued_ids().await.is_empty());
 }
+
+/// `upload_file_minidump`, `dump` and a name that sanitises to "" share the
+/// storage key `v1/dump/<id>`: the last one wins, as in Antenna, with a note.
+#[tokio::test]
+async fn dumps_sharing_a_storage_key_keep_the_last() {
+    let h = Harness::new(CollectorSettings::default()).await;
+    let (url, _stop) = h.spawn_server().await;
+    let sub = Submission::new()
+        .annotation("ProductName", "Test")
+        .dump("upload_file_minidump", b"first".to_vec())
+        .dump("dump", b"second".to_vec())
+        .dump("ü", b"third".to_vec());
+    let (status, body, _) = post(&url, &sub, false).await;
+    assert_eq!(status, 200, "{body}");
+    let id = crash_id_from_body(&body);
+    let dumps = h.storage.load_dumps(&id).await.unwrap();
+    assert_eq!(dumps.names().collect::<Vec<_>>(), vec![""]);
+    assert_eq!(dumps.get("").unwrap().as_ref(), b"third");
+    let raw = h.storage.load_raw_crash(&id).await.unwrap();
+    let notes = raw.metadata().unwrap()["collector_notes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+}

@@ -1,28 +1,4 @@
-//! Crash signature generation, compatible with Socorro's
-//! `socorro/signature/` (the rules, their order, the signature lists and
-//! their Python regex syntax).
-//!
-//! The crate is pure: [`SignatureGenerator::generate`] takes a
-//! [`CrashData`] and returns a [`SignatureResult`] (signature, notes, rule
-//! trace, proto signature). The only IO is [`SigLists::load_dir`].
-//!
-//! ```
-//! use signature::{CrashData, SignatureGenerator};
-//!
-//! let generator = SignatureGenerator::generic()?;
-//! let processed: serde_json::Value = serde_json::json!({
-//!     "json_dump": {
-//!         "crash_info": {"crashing_thread": 0, "type": "SIGSEGV"},
-//!         "threads": [{"frames": [
-//!             {"function": "raise", "module": "libc.so.6"},
-//!             {"function": "my_app::do_work(int)", "module": "app"},
-//!         ]}],
-//!     },
-//! });
-//! let result = generator.generate(&CrashData::from_processed_crash(&processed));
-//! assert_eq!(result.signature, "my_app::do_work");
-//! # Ok::<(), signature::SigListError>(())
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod c_tool;
 pub mod cli;

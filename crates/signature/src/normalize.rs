@@ -45,6 +45,32 @@ static LAMBDA_NUMBER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"::
 static OPERATOR: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("::operator"));
 
+const M_SPACE: u8 = 1;
+const M_TICK: u8 = 2;
+const M_DOLLAR: u8 = 4;
+const M_LT: u8 = 8;
+const M_PAREN: u8 = 16;
+const M_BRACKET: u8 = 32;
+
+/// Flags of the bytes that trigger C++ normalisation steps (branch-free so
+/// the compiler vectorises it).
+fn byte_mask(bytes: &[u8]) -> u8 {
+    bytes
+        .iter()
+        .fold(0u8, |m, &b| m | BYTE_MASK[usize::from(b)])
+}
+
+static BYTE_MASK: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = M_SPACE;
+    t[b'`' as usize] = M_TICK;
+    t[b'$' as usize] = M_DOLLAR;
+    t[b'<' as usize] = M_LT;
+    t[b'(' as usize] = M_PAREN;
+    t[b'[' as usize] = M_BRACKET;
+    t
+};
+
 /// Byte classes for [`drop_prefix_and_return_type_with`]: 0 ordinary,
 /// 1 opener, 2 closer, 3 space.
 static DELIMITER_CLASS: [u8; 256] = {
@@ -421,17 +447,22 @@ fn normalize_cpp_function(
         tokens,
         levels,
     } = scratch;
-    if OPERATOR.find(function.as_bytes()).is_none() {
+    // Which special bytes occur at all (later steps work on substrings, so
+    // absence here means absence there).
+    let mut mask = byte_mask(function.as_bytes());
+    if function.is_empty() {
+        return Err(NormalizeError::EmptyFunction);
+    }
+    if mask & M_SPACE != 0 && OPERATOR.find(function.as_bytes()).is_none() {
         function = drop_prefix_and_return_type_with(function, tokens, levels)
             .ok_or(NormalizeError::EmptyFunction)?;
     }
     let mut function: Cow<'_, str> = Cow::Borrowed(function);
-    if memchr::memchr(b'`', function.as_bytes()).is_some()
-        && function.contains("`anonymous namespace'")
-    {
+    if mask & M_TICK != 0 && function.contains("`anonymous namespace'") {
         function = Cow::Owned(function.replace("`anonymous namespace'", "(anonymous namespace)"));
+        mask |= M_PAREN;
     }
-    if memchr::memchr(b'$', function.as_bytes()).is_some()
+    if mask & M_DOLLAR != 0
         && function.contains("::$_")
         && let Some(re) = LAMBDA_NUMBER.as_ref()
         && let Cow::Owned(replaced) = re.replace_all(&function, "::$$::")
@@ -439,11 +470,19 @@ fn normalize_cpp_function(
         function = Cow::Owned(replaced);
     }
     a.clear();
-    collapse_types_cpp(&function, a, 0)?;
+    if mask & M_LT != 0 {
+        collapse_types_cpp(&function, a, 0)?;
+    } else {
+        a.push_str(&function);
+    }
     b.clear();
-    collapse_arguments_cpp(a, b);
+    if mask & M_PAREN != 0 {
+        collapse_arguments_cpp(a, b);
+    } else {
+        b.push_str(a);
+    }
     // Without `[` there is nothing to drop, whatever the text says.
-    if memchr::memchr(b'[', b.as_bytes()).is_some() && b.contains("clone .cold") {
+    if mask & M_BRACKET != 0 && b.contains("clone .cold") {
         a.clear();
         drop_all_enclosed(b, b'[', b']', a);
         std::mem::swap(a, b);

@@ -53,6 +53,21 @@ pub struct SignatureResult {
 }
 
 impl SignatureResult {
+    /// The rule trace as one string, one entry per line: the processed
+    /// crash's `signature_debug` field.
+    pub fn debug_text(&self) -> String {
+        let mut out = String::new();
+        for (i, entry) in self.debug_log.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(entry.rule);
+            out.push_str(": ");
+            out.push_str(&entry.message);
+        }
+        out
+    }
+
     /// Replaces the signature and logs the change.
     pub(crate) fn set_signature(&mut self, rule: &'static str, signature: String) {
         let message = format!(
