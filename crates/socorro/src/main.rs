@@ -24,6 +24,8 @@ enum Command {
     Submit(commands::submit::Args),
     /// Inspect stored crashes.
     Crash(commands::crash::Args),
+    /// Compute crash signatures from processed crashes (files, stdin or crash ids).
+    Signature(commands::signature::Args),
     /// Relational database: `migrate`, `status`.
     Db(db::cli::DbArgs),
     /// Accounts: `create`, `list`, `set-password`, `grant`, ...
@@ -49,6 +51,7 @@ fn main() -> std::process::ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Submit(args) => commands::submit::run(args).await,
             Command::Crash(args) => commands::crash::run(args).await,
+            Command::Signature(args) => commands::signature::run(args).await,
             Command::Db(args) => commands::db::run_db(args).await,
             Command::Users(args) => commands::db::run_users(args).await,
             Command::Tokens(args) => commands::db::run_tokens(args).await,

@@ -317,3 +317,64 @@ fn db_users_and_tokens_commands_are_wired() {
     .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn signature_reads_files_stdin_and_stored_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let processed = serde_json::json!({
+        "uuid": "de1bb258-cbbf-4589-a673-34f800160918",
+        "signature": "old",
+        "crashing_thread": 0,
+        "json_dump": {"threads": [{"frames": [
+            {"frame": 0, "function": "abort", "module": "libc.so.6"},
+            {"frame": 1, "function": "MyApp::Crash()", "module": "myapp"},
+            {"frame": 2, "function": "main", "module": "myapp"}
+        ]}]}
+    });
+    let id: crash_storage::CrashId = "de1bb258-cbbf-4589-a673-34f800160918".parse().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use crash_storage::CrashStorage;
+        let store = crash_storage::FsObjectStore::open(dir.path().join("crashes")).unwrap();
+        let storage = crash_storage::KeyedCrashStorage::new(std::sync::Arc::new(store));
+        storage.save_processed_crash(&id, &processed).await.unwrap();
+    });
+    let out = stdout(
+        &socorro(
+            dir.path(),
+            &["signature", "--format", "json", "--crash-id", id.as_str()],
+        )
+        .output()
+        .unwrap(),
+    );
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["original_signature"], "old");
+    let sig = v["signature"].as_str().unwrap();
+    assert!(sig.contains("MyApp::Crash"), "{sig}");
+
+    let file = dir.path().join("pc.json");
+    std::fs::write(&file, processed.to_string()).unwrap();
+    let from_file = stdout(
+        &socorro(dir.path(), &["signature", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    let v2: serde_json::Value = serde_json::from_str(from_file.lines().next().unwrap()).unwrap();
+    assert_eq!(v2["signature"], v["signature"]);
+
+    let out = socorro(
+        dir.path(),
+        &[
+            "signature",
+            "--crash-id",
+            "de1bb258-cbbf-4589-a673-34f800160919",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success(), "a missing crash must fail");
+}
