@@ -20,9 +20,26 @@ cargo build --release -q -p socorro --bin socorro
 cargo build --release -q -p collector --example fsync_ceiling
 bin="$root/target/release"
 
+# ext4 without a journal (as on these machines) skips inodes freed in the last
+# 1-6 minutes on every create, which would tax this run for the previous
+# run's cleanup (each crash creates 3 files). Wait that window out.
+marker="$root/target/.bench-collector-cleanup"
+if [ -f "$marker" ]; then
+  age=$(( $(date +%s) - $(cat "$marker") ))
+  if [ "$age" -lt 360 ]; then
+    echo "waiting $((360 - age)) s: the previous run deleted its files $age s ago" >&2
+    sleep $((360 - age))
+  fi
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-collector.XXXXXX")
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$work"
+  date +%s > "$marker"
+}
 trap cleanup EXIT
 
 # The body: annotations + a 300 KB dump, exactly as a Breakpad client sends it.
