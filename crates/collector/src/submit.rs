@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::{
-    AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT,
+    AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT,
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
@@ -66,20 +66,23 @@ async fn handle(
     // Headers first, before reading anything (§1.3 steps 1-3).
     let boundary =
         boundary_from_content_type(header(req, CONTENT_TYPE)).map_err(SubmitError::Malformed)?;
-    let content_length = header(req, CONTENT_LENGTH)
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&n| n > 0)
-        .ok_or(SubmitError::Malformed(Malformed::NoContentLength))?;
-    if content_length > settings.max_body_bytes as u64 {
+    // Crashpad's socket transport sends `Transfer-Encoding: chunked` without a
+    // Content-Length; Antenna accepts those because nginx de-chunks them in
+    // front of it. Without either, or with an empty body, it is
+    // `no_content_length`.
+    let chunked =
+        header(req, TRANSFER_ENCODING).is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let content_length = header(req, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    if !chunked && content_length.unwrap_or(0) == 0 {
+        return Err(SubmitError::Malformed(Malformed::NoContentLength));
+    }
+    if content_length.unwrap_or(0) > settings.max_body_bytes as u64 {
         return Err(SubmitError::TooLarge);
     }
+    let size_hint = content_length.and_then(|n| usize::try_from(n).ok());
     let body = tokio::time::timeout(
         Duration::from_secs(settings.body_timeout_secs),
-        read_capped(
-            payload,
-            settings.max_body_bytes,
-            usize::try_from(content_length).ok(),
-        ),
+        read_capped(payload, settings.max_body_bytes, size_hint),
     )
     .await
     .map_err(|_| SubmitError::BodyTimeout)?
@@ -89,6 +92,12 @@ async fn handle(
         _ => SubmitError::Malformed(Malformed::InvalidPayloadStructure),
     })?;
     state.metrics.received_bytes_total.inc_by(body.len() as u64);
+    if body.is_empty() {
+        return Err(SubmitError::Malformed(Malformed::NoContentLength));
+    }
+    if body.is_empty() {
+        return Err(SubmitError::Malformed(Malformed::NoContentLength));
+    }
     let payload_size = body.len();
 
     // Only exactly `gzip` is decompressed, as in Antenna.

@@ -187,18 +187,59 @@ async fn body_over_the_limit_is_413() {
     assert!(h.queued_ids().await.is_empty());
 }
 
+/// Crashpad sends `Transfer-Encoding: chunked` without a Content-Length (and
+/// nginx de-chunks such uploads in front of Antenna): accepted, still capped.
 #[tokio::test]
-async fn chunked_upload_without_length_is_no_content_length() {
-    let h = Harness::new(CollectorSettings::default()).await;
+async fn chunked_uploads_are_accepted_and_capped() {
+    let settings = CollectorSettings {
+        max_body_bytes: 50_000,
+        ..Default::default()
+    };
+    let h = Harness::new(settings).await;
     let (url, _stop) = h.spawn_server().await;
-    let sub = Submission::new().annotation("ProductName", "Test");
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(sub.body())];
+    let chunked = |body: Vec<u8>| {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            body.chunks(4096).map(|c| Ok(c.to_vec())).collect();
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+    };
+    let sub = Submission::new()
+        .annotation("ProductName", "Test")
+        .dump("upload_file_minidump", vec![3u8; 20_000]);
     let resp = reqwest::Client::new()
         .post(format!("{url}/submit"))
         .header("Content-Type", sub.content_type())
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
+        .body(chunked(sub.body()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let id = crash_id_from_body(&resp.text().await.unwrap());
+    assert_eq!(
+        h.storage
+            .load_dump(&id, "upload_file_minidump")
+            .await
+            .unwrap()
+            .len(),
+        20_000
+    );
+
+    let big = Submission::new()
+        .annotation("ProductName", "Test")
+        .dump("upload_file_minidump", vec![3u8; 60_000]);
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/submit"))
+        .header("Content-Type", big.content_type())
+        .body(chunked(big.body()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    assert_eq!(resp.text().await.unwrap(), "Discarded=too_large");
+
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/submit"))
+        .header("Content-Type", sub.content_type())
+        .body(chunked(Vec::new()))
         .send()
         .await
         .unwrap();
@@ -207,6 +248,106 @@ async fn chunked_upload_without_length_is_no_content_length() {
         resp.text().await.unwrap(),
         "Discarded=malformed_no_content_length"
     );
+    assert_eq!(h.queued_ids().await, vec![id.to_string()]);
+}
+
+/// The request as Crashpad's HTTPMultipartBuilder builds it and its libcurl /
+/// WinHTTP transports send it: HTTP/1.1 `Transfer-Encoding: chunked`, a
+/// gzipped body, form fields sorted by name, its
+/// `---MultipartBoundary-<32 alnum>---` boundary and a `<uuid>.dmp` file part.
+///
+/// Crashpad's plain-socket transport sends the same body as HTTP/1.0 with
+/// chunked encoding, which HTTP/1.0 does not allow; nginx in front of Antenna
+/// refuses it with a 400 and so do we (request-smuggling protection).
+#[tokio::test]
+async fn crashpad_uploader_request_is_accepted_byte_for_byte() {
+    use std::io::{Read, Write};
+    let h = Harness::new(CollectorSettings::default()).await;
+    let (url, _stop) = h.spawn_server().await;
+    let addr = url.trim_start_matches("http://").to_owned();
+    let dump = std::fs::read(testdata(
+        "crashpad/chromeos-tast/chrome.20210706.000145.15087.8090.dmp",
+    ))
+    .unwrap();
+    let boundary = "---MultipartBoundary-0aZ9bY8cX7dW6eV5fU4gT3hS2iR1jQ0k---";
+    let fields = [
+        ("channel", "stable"),
+        ("guid", "0123456789abcdef"),
+        ("plat", "Linux"),
+        ("prod", "Chrome_Linux"),
+        ("ptype", "renderer"),
+        ("ver", "120.0.6099.224"),
+    ];
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"upload_file_minidump\"; filename=\"6b0a2c1e-0d39-4b8f-9e4c-7d1f2a02.dmp\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(&dump);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let gz = service::limits::gzip(&body);
+
+    let head = |version: &str| {
+        format!(
+            "POST /submit {version}\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Encoding: gzip\r\nUser-Agent: Crashpad/0.8.0\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        .into_bytes()
+    };
+    let mut req = Vec::new();
+    for chunk in gz.chunks(32 * 1024) {
+        let size = format!("{:08x}", chunk.len());
+        req.extend_from_slice(size.trim_start_matches('0').as_bytes());
+        req.extend_from_slice(b"\r\n");
+        req.extend_from_slice(chunk);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+
+    let send = |request: Vec<u8>| {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut sock = std::net::TcpStream::connect(addr).unwrap();
+            sock.write_all(&request).unwrap();
+            let mut out = Vec::new();
+            let _ = sock.read_to_end(&mut out);
+            String::from_utf8(out).unwrap()
+        })
+    };
+    let http10 = send([head("HTTP/1.0"), req.clone()].concat())
+        .await
+        .unwrap();
+    assert!(http10.starts_with("HTTP/1.1 400"), "{http10}");
+    let response = send([head("HTTP/1.1"), req].concat()).await.unwrap();
+    // Crashpad reads the status line and needs a Content-Length or chunked body.
+    assert!(
+        response.starts_with("HTTP/1.0 200 ") || response.starts_with("HTTP/1.1 200 "),
+        "{response}"
+    );
+    assert!(
+        response.to_ascii_lowercase().contains("content-length:"),
+        "{response}"
+    );
+    let answer = response.split("\r\n\r\n").nth(1).unwrap();
+    let id = crash_id_from_body(answer);
+    let raw = h.storage.load_raw_crash(&id).await.unwrap();
+    assert_eq!(raw.get_str("prod"), Some("Chrome_Linux"));
+    assert_eq!(raw.get_str("ptype"), Some("renderer"));
+    assert_eq!(raw.metadata().unwrap()["payload_compressed"], "1");
+    assert_eq!(raw.metadata().unwrap()["user_agent"], "Crashpad/0.8.0");
+    assert_eq!(
+        h.storage
+            .load_dump(&id, "upload_file_minidump")
+            .await
+            .unwrap()
+            .as_ref(),
+        &dump[..]
+    );
+    assert_eq!(h.queued_ids().await, vec![id.to_string()]);
 }
 
 #[tokio::test]
