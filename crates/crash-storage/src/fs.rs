@@ -269,6 +269,48 @@ impl FsObjectStore {
     }
 }
 
+impl FsObjectStore {
+    /// Write every object's temporary file (fsync'd), then rename them all
+    /// and sync each touched directory once. One blocking task for the whole
+    /// batch: a crash's dumps cost one thread hop, not one per file.
+    fn put_many_blocking(
+        &self,
+        planned: Vec<(String, PathBuf, Bytes)>,
+    ) -> Result<(), StorageError> {
+        let mut written = Vec::with_capacity(planned.len());
+        for (key, path, data) in &planned {
+            match self.write_temp(path, data) {
+                Ok(tmp) => written.push((key, path, tmp)),
+                Err(e) => {
+                    for (_, _, tmp) in written {
+                        let _ = fs::remove_file(tmp);
+                    }
+                    return Err(write_error(format!("writing {key}"), e));
+                }
+            }
+        }
+        let mut dirs = HashSet::new();
+        let mut pending = written.into_iter();
+        while let Some((key, path, tmp)) = pending.next() {
+            if let Err(e) = fs::rename(&tmp, path) {
+                // Leave no temporary file behind, ours or the others'.
+                let _ = fs::remove_file(&tmp);
+                for (_, _, rest) in pending {
+                    let _ = fs::remove_file(rest);
+                }
+                return Err(write_error(format!("writing {key}"), e));
+            }
+            dirs.insert(path.parent().unwrap_or(&self.root).to_path_buf());
+        }
+        for dir in dirs {
+            self.dir_syncer
+                .sync(&dir)
+                .map_err(|e| write_error(format!("syncing {}", dir.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -324,8 +366,8 @@ impl ObjectStore for FsObjectStore {
             .map_err(join_error)?
     }
 
-    /// Writes and fsyncs every object's temporary file in parallel, then
-    /// renames them and fsyncs each touched directory once.
+    /// Writes and fsyncs every object's temporary file, then renames them and
+    /// fsyncs each touched directory once (see `put_many_blocking`).
     async fn put_many(&self, objects: Vec<(String, Bytes)>) -> Result<(), StorageError> {
         // Validate every key before writing anything.
         let mut planned = Vec::with_capacity(objects.len());
@@ -333,57 +375,10 @@ impl ObjectStore for FsObjectStore {
             let path = self.path_for(&key)?;
             planned.push((key, path, data));
         }
-        let mut tasks = Vec::with_capacity(planned.len());
-        for (key, path, data) in planned {
-            let this = self.clone();
-            tasks.push(tokio::task::spawn_blocking(move || {
-                let tmp = this
-                    .write_temp(&path, &data)
-                    .map_err(|e| write_error(format!("writing {key}"), e))?;
-                Ok::<_, StorageError>((key, path, tmp))
-            }));
-        }
-        let mut written = Vec::with_capacity(tasks.len());
-        let mut first_error = None;
-        for task in tasks {
-            match task.await.map_err(join_error).and_then(|r| r) {
-                Ok(w) => written.push(w),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            for (_, _, tmp) in written {
-                let _ = fs::remove_file(tmp);
-            }
-            return Err(e);
-        }
-        let root = self.root.clone();
-        let syncer = self.dir_syncer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut dirs = HashSet::new();
-            let mut pending = written.into_iter();
-            while let Some((key, path, tmp)) = pending.next() {
-                if let Err(e) = fs::rename(&tmp, &path) {
-                    // Leave no temporary file behind, ours or the others'.
-                    let _ = fs::remove_file(&tmp);
-                    for (_, _, rest) in pending {
-                        let _ = fs::remove_file(rest);
-                    }
-                    return Err(write_error(format!("writing {key}"), e));
-                }
-                dirs.insert(path.parent().unwrap_or(&root).to_path_buf());
-            }
-            for dir in dirs {
-                syncer
-                    .sync(&dir)
-                    .map_err(|e| write_error(format!("syncing {}", dir.display()), e))?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(join_error)?
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.put_many_blocking(planned))
+            .await
+            .map_err(join_error)?
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
