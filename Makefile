@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt clippy docs bench bench-collector setup clean
+.PHONY: help run test lint fmt clippy docs bench bench-collector bench-processor setup clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -31,10 +31,13 @@ docs:  ## build the mdBook and API docs
 	mdbook build docs
 	$(CARGO) doc --workspace --no-deps
 
-bench: bench-collector  ## every benchmark
+bench: bench-collector bench-processor  ## every benchmark
 
 bench-collector:  ## collector throughput vs the disk's fsync ceiling (wrk, 32 connections, 20 s)
 	@bash scripts/bench-collector.sh
+
+bench-processor:  ## processor CPU s/crash vs bare minidump-stackwalk on the corpus dumps (target ratio <= 1.1)
+	@bash scripts/bench-processor.sh
 
 clean:  ## remove build output and ./data
 	$(CARGO) clean

@@ -18,12 +18,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the pipeline (collector today; processor, webapp, crontabber as they land).
+    /// Run the pipeline: collector, processor and crontabber in one process.
     Run(commands::run::Args),
     /// Submit a crash to a collector like a Breakpad client.
     Submit(commands::submit::Args),
     /// Inspect stored crashes.
     Crash(commands::crash::Args),
+    /// Process one crash (by id, or a dump file) and print the processed crash.
+    Process(processor::cli::ProcessArgs),
+    /// Queue crashes for reprocessing (`<id>` or `<id>:<ruleset>`).
+    Reprocess(processor::cli::ReprocessArgs),
+    /// Scheduled jobs: `list`, `run`, `reset`, `log`, `status`.
+    Cron(crontabber::cli::CronArgs),
     /// Compute crash signatures from processed crashes (files, stdin or crash ids).
     Signature(commands::signature::Args),
     /// Relational database: `migrate`, `status`.
@@ -51,6 +57,9 @@ fn main() -> std::process::ExitCode {
             Command::Run(args) => commands::run::run(args).await,
             Command::Submit(args) => commands::submit::run(args).await,
             Command::Crash(args) => commands::crash::run(args).await,
+            Command::Process(args) => commands::process::process(args).await,
+            Command::Reprocess(args) => commands::process::reprocess(args).await,
+            Command::Cron(args) => commands::cron::run(args).await,
             Command::Signature(args) => commands::signature::run(args).await,
             Command::Db(args) => commands::db::run_db(args).await,
             Command::Users(args) => commands::db::run_users(args).await,

@@ -378,3 +378,58 @@ fn signature_reads_files_stdin_and_stored_crashes() {
     .unwrap();
     assert!(!out.status.success(), "a missing crash must fail");
 }
+
+#[test]
+fn run_processes_submitted_crashes_and_cli_reaches_processor_and_cron() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = start(dir.path(), port);
+    let dump = testdata("rust-minidump/testdata/linux-mini.dmp");
+    let out = Command::new("curl")
+        .args(["-sS", "-F", "ProductName=MyApp", "-F", "Version=1.0"])
+        .arg("-F")
+        .arg(format!("upload_file_minidump=@{}", dump.display()))
+        .arg(format!("http://127.0.0.1:{port}/submit"))
+        .output()
+        .unwrap();
+    let id = crash_id(&stdout(&out));
+    let processed = dir.path().join(format!("crashes/v1/processed_crash/{id}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !processed.is_file() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&processed).expect("crash processed within 30 s"))
+            .unwrap();
+    assert_eq!(v["uuid"], id.as_str());
+    assert_eq!(v["product"], "MyApp");
+    assert_eq!(v["os_name"], "Linux");
+    assert!(!v["signature"].as_str().unwrap().is_empty());
+    assert!(
+        v["json_dump"]["threads"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    drop(server);
+
+    // The same dump through `socorro process --dump` (no storage involved).
+    let out = socorro(dir.path(), &["process", "--dump"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    let once: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(once["signature"], v["signature"]);
+
+    // Reprocessing queues the id; cron jobs are listed.
+    let out = stdout(&socorro(dir.path(), &["reprocess", &id]).output().unwrap());
+    assert!(out.contains("published 1"), "{out}");
+    let out = socorro(dir.path(), &["reprocess", "not-a-crash-id"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let jobs = stdout(&socorro(dir.path(), &["cron", "list"]).output().unwrap());
+    assert!(
+        jobs.contains("verify-processed") && jobs.contains("update-signatures"),
+        "{jobs}"
+    );
+}

@@ -15,8 +15,10 @@ pub struct AllConfig {
     pub log: LogConfig,
     pub storage: StorageConfig,
     pub queue: QueueConfig,
-    pub collector: collector::CollectorSettings,
     pub db: db::DbConfig,
+    pub collector: collector::CollectorSettings,
+    pub processor: processor::ProcessorSettings,
+    pub cron: crontabber::CronConfig,
 }
 
 impl Default for AllConfig {
@@ -26,8 +28,10 @@ impl Default for AllConfig {
             log: LogConfig::default(),
             storage: StorageConfig::default(),
             queue: QueueConfig::default(),
-            collector: collector::CollectorSettings::default(),
             db: db::DbConfig::default(),
+            collector: collector::CollectorSettings::default(),
+            processor: processor::ProcessorSettings::default(),
+            cron: crontabber::CronConfig::default(),
         }
     }
 }
@@ -37,6 +41,20 @@ impl AllConfig {
         let cfg: Self = service::load_config()?;
         cfg.collector.validate()?;
         cfg.db.validate()?;
+        cfg.processor.validate()?;
+        cfg.cron.validate()?;
         Ok(cfg)
+    }
+
+    /// The processor's view of the shared settings.
+    pub fn processor_config(&self) -> processor::Config {
+        processor::Config {
+            data_dir: self.data_dir.clone(),
+            log: self.log.clone(),
+            storage: self.storage.clone(),
+            queue: self.queue.clone(),
+            db: self.db.clone(),
+            processor: self.processor.clone(),
+        }
     }
 }

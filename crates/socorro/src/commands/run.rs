@@ -1,6 +1,8 @@
-//! `socorro run`: every service in one process on one shared config.
+//! `socorro run`: every service in one process on one shared config, one set
+//! of backends and one Prometheus registry.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use actix_web::web;
 use anyhow::Context;
@@ -10,12 +12,12 @@ use super::config::AllConfig;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run only these services (comma-separated). Available: collector.
+    /// Run only these services (comma-separated): collector, processor, crontabber.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
 
-const SERVICES: [&str; 1] = ["collector"];
+const SERVICES: [&str; 3] = ["collector", "processor", "crontabber"];
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for name in &args.only {
@@ -37,6 +39,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let queue = crash_queue::config::build(&cfg.queue, &cfg.data_dir)
         .await
         .context("crash queue (SOCORRO_QUEUE__*)")?;
+    let needs_db = wanted("processor") || wanted("crontabber");
+    let db = if needs_db {
+        Some(
+            db::Db::open(&cfg.db, &cfg.data_dir)
+                .await
+                .context("database (SOCORRO_DB__*)")?,
+        )
+    } else {
+        None
+    };
     tracing::info!(storage = %storage.describe(), queue = %queue.describe(), "backends ready");
 
     let registry = web::Data::new(registry);
@@ -59,19 +71,56 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .context("collector")
         });
     }
-    // The first service to fail stops the others.
+    if let (true, Some(db)) = (wanted("processor"), &db) {
+        let processor = processor::Processor::new(
+            cfg.processor.clone(),
+            &cfg.data_dir,
+            storage.clone(),
+            queue.clone(),
+            db.clone(),
+            &registry,
+        )
+        .context("processor (SOCORRO_PROCESSOR__*)")?;
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            Arc::new(processor).run_workers(shutdown).await;
+            Ok(())
+        });
+    }
+    if let (true, Some(db)) = (wanted("crontabber"), &db) {
+        let backends = crontabber::Backends {
+            db: db.clone(),
+            storage: storage.clone(),
+            queue: queue.clone(),
+            index: None,
+            metrics: Some(
+                crontabber::CronMetrics::registered(&registry).context("crontabber metrics")?,
+            ),
+        };
+        let tabber = crontabber::Crontabber::from_config(&cfg.cron, &backends)
+            .context("crontabber (SOCORRO_CRON__*)")?;
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            tabber.run_loop(shutdown).await;
+            Ok(())
+        });
+    }
+    // The first service to fail stops the others; a clean stop waits for all.
+    let mut result = Ok(ExitCode::SUCCESS);
     while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                shutdown.cancel();
-                return Err(e);
-            }
-            Err(e) => {
-                shutdown.cancel();
-                return Err(e).context("service task panicked");
-            }
+        let failure = match done {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(e) => anyhow::Error::new(e).context("service task panicked"),
+        };
+        tracing::error!(error = %format!("{failure:#}"), "service failed; stopping the others");
+        shutdown.cancel();
+        if result.is_ok() {
+            result = Err(failure);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(db) = db {
+        db.close().await;
+    }
+    result
 }
