@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt clippy docs bench bench-collector bench-processor setup clean
+.PHONY: help run test lint fmt clippy docs bench bench-collector bench-processor bench-search setup clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -31,13 +31,16 @@ docs:  ## build the mdBook and API docs
 	mdbook build docs
 	$(CARGO) doc --workspace --no-deps
 
-bench: bench-collector bench-processor  ## every benchmark
+bench: bench-collector bench-processor bench-search  ## every benchmark
 
 bench-collector:  ## collector throughput vs the disk's fsync ceiling (wrk, 32 connections, 20 s)
 	@bash scripts/bench-collector.sh
 
 bench-processor:  ## processor CPU s/crash vs bare minidump-stackwalk on the corpus dumps (target ratio <= 1.1)
 	@bash scripts/bench-processor.sh
+
+bench-search:  ## index 1M synthetic crashes (docs/s), mixed Super Search queries p50/p99
+	@bash scripts/bench-search.sh
 
 clean:  ## remove build output and ./data
 	$(CARGO) clean

@@ -17,3 +17,6 @@ fi
 if [ -f "$root/scripts/pg-test.sh" ]; then
   bash "$root/scripts/pg-test.sh" >> "$env_file"
 fi
+
+# OpenSearch-compatible test server (osmem-server, PyPI) for the search suite.
+bash "$root/scripts/search-test.sh" >> "$env_file"

@@ -30,6 +30,8 @@ enum Command {
     Reprocess(processor::cli::ReprocessArgs),
     /// Scheduled jobs: `list`, `run`, `reset`, `log`, `status`.
     Cron(crontabber::cli::CronArgs),
+    /// Super Search index: `reindex`, `query`.
+    Search(commands::search::Args),
     /// Compute crash signatures from processed crashes (files, stdin or crash ids).
     Signature(commands::signature::Args),
     /// Relational database: `migrate`, `status`.
@@ -60,6 +62,7 @@ fn main() -> std::process::ExitCode {
             Command::Process(args) => commands::process::process(args).await,
             Command::Reprocess(args) => commands::process::reprocess(args).await,
             Command::Cron(args) => commands::cron::run(args).await,
+            Command::Search(args) => commands::search::run(args).await,
             Command::Signature(args) => commands::signature::run(args).await,
             Command::Db(args) => commands::db::run_db(args).await,
             Command::Users(args) => commands::db::run_users(args).await,

@@ -19,6 +19,7 @@ pub struct AllConfig {
     pub collector: collector::CollectorSettings,
     pub processor: processor::ProcessorSettings,
     pub cron: crontabber::CronConfig,
+    pub search: search::SearchConfig,
 }
 
 impl Default for AllConfig {
@@ -32,6 +33,7 @@ impl Default for AllConfig {
             collector: collector::CollectorSettings::default(),
             processor: processor::ProcessorSettings::default(),
             cron: crontabber::CronConfig::default(),
+            search: search::SearchConfig::default(),
         }
     }
 }
@@ -44,6 +46,24 @@ impl AllConfig {
         cfg.processor.validate()?;
         cfg.cron.validate()?;
         Ok(cfg)
+    }
+
+    /// The search index these settings name, instrumented in `registry`.
+    pub async fn search_index(
+        &self,
+        registry: Option<&prometheus::Registry>,
+    ) -> anyhow::Result<std::sync::Arc<dyn search::SearchIndex>> {
+        use anyhow::Context;
+        let index = search::build(&self.search, &self.data_dir)
+            .await
+            .context("search index (SOCORRO_SEARCH__*)")?;
+        let metrics = std::sync::Arc::new(search::SearchMetrics::new()?);
+        if let Some(registry) = registry {
+            metrics.register(registry)?;
+        }
+        Ok(std::sync::Arc::new(search::Instrumented::new(
+            index, metrics,
+        )))
     }
 
     /// The processor's view of the shared settings.

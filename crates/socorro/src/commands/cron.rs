@@ -18,7 +18,9 @@ pub async fn run(args: crontabber::cli::CronArgs) -> anyhow::Result<ExitCode> {
         queue: crash_queue::config::build(&cfg.queue, &cfg.data_dir)
             .await
             .context("crash queue (SOCORRO_QUEUE__*)")?,
-        index: None,
+        index: Some(std::sync::Arc::new(crontabber::jobs::SearchIndexRetention(
+            cfg.search_index(None).await?,
+        ))),
         metrics: None,
     };
     let tabber = crontabber::Crontabber::from_config(&cfg.cron, &backends)

@@ -4,5 +4,6 @@ pub mod cron;
 pub mod db;
 pub mod process;
 pub mod run;
+pub mod search;
 pub mod signature;
 pub mod submit;

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
@@ -49,6 +50,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let index = if needs_db {
+        Some(cfg.search_index(Some(&registry)).await?)
+    } else {
+        None
+    };
     tracing::info!(storage = %storage.describe(), queue = %queue.describe(), "backends ready");
 
     let registry = web::Data::new(registry);
@@ -81,9 +87,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             &registry,
         )
         .context("processor (SOCORRO_PROCESSOR__*)")?;
+        let (processor, indexer) = match &index {
+            Some(index) => {
+                let (hook, handle) = processor::hooks::SearchIndexer::spawn(
+                    index.clone(),
+                    Duration::from_millis(200),
+                    500,
+                );
+                (processor.with_hook(Arc::new(hook)), Some(handle))
+            }
+            None => (processor, None),
+        };
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             Arc::new(processor).run_workers(shutdown).await;
+            // The processor (and its hook) is gone: let the indexer flush.
+            if let Some(indexer) = indexer {
+                let _ = indexer.await;
+            }
             Ok(())
         });
     }
