@@ -44,7 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .context("crash storage (SOCORRO_STORAGE__*)")?;
             let mut last_percent = None;
             let stats = search::reindex(&*storage, &*index, from, to, |done, total| {
-                let percent = if total == 0 { 100 } else { done * 100 / total };
+                let percent = (done * 100).checked_div(total).unwrap_or(100);
                 if last_percent != Some(percent) {
                     last_percent = Some(percent);
                     eprint!("\rreindexing: {done}/{total} crashes ({percent}%)");
