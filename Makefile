@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt clippy docs bench bench-collector bench-processor bench-search setup clean
+.PHONY: help run test lint fmt clippy docs bench bench-collector bench-processor bench-search bench-webapp screenshots setup clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -14,7 +14,7 @@ setup:  ## install and start what the tests need (PostgreSQL when none runs)
 	@bash scripts/setup.sh
 
 test: setup  ## run every test (nextest), against real embedded and server backends
-	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --no-fail-fast
+	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --features webapp/ui-test --no-fail-fast
 
 lint: fmt-check clippy  ## rustfmt check + clippy -D warnings
 
@@ -25,13 +25,13 @@ fmt:  ## format the code
 	$(CARGO) fmt --all
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features webapp/ui-test -- -D warnings
 
 docs:  ## build the mdBook and API docs
 	mdbook build docs
 	$(CARGO) doc --workspace --no-deps
 
-bench: bench-collector bench-processor bench-search  ## every benchmark
+bench: bench-collector bench-processor bench-search bench-webapp  ## every benchmark
 
 bench-collector:  ## collector throughput vs the disk's fsync ceiling (wrk, 32 connections, 20 s)
 	@bash scripts/bench-collector.sh
@@ -41,6 +41,12 @@ bench-processor:  ## processor CPU s/crash vs bare minidump-stackwalk on the cor
 
 bench-search:  ## index 1M synthetic crashes (docs/s), mixed Super Search queries p50/p99
 	@bash scripts/bench-search.sh
+
+bench-webapp:  ## page server time on a 100,000-crash embedded data set (budget 100 ms)
+	@bash scripts/bench-webapp.sh
+
+screenshots: setup  ## headless Chromium UI test, writing the docs' screenshots to docs/src/img
+	@source scripts/test-env.sh && SOCORRO_UI_SCREENSHOTS=$(CURDIR)/docs/src/img $(CARGO) nextest run -p webapp --features ui-test --test ui
 
 clean:  ## remove build output and ./data
 	$(CARGO) clean

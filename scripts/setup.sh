@@ -20,3 +20,6 @@ fi
 
 # OpenSearch-compatible test server (osmem-server, PyPI) for the search suite.
 bash "$root/scripts/search-test.sh" >> "$env_file"
+
+# Headless Chromium + chromedriver (Debian packages) for the webapp UI test.
+bash "$root/scripts/ui-test.sh" >> "$env_file"

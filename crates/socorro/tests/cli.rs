@@ -47,6 +47,10 @@ impl Drop for Running {
 fn start(data_dir: &Path, port: u16) -> Running {
     let child = socorro(data_dir, &["run"])
         .env("SOCORRO_COLLECTOR__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "SOCORRO_WEBAPP__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

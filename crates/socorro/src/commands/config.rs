@@ -20,6 +20,7 @@ pub struct AllConfig {
     pub processor: processor::ProcessorSettings,
     pub cron: crontabber::CronConfig,
     pub search: search::SearchConfig,
+    pub webapp: webapp::WebappSettings,
 }
 
 impl Default for AllConfig {
@@ -34,6 +35,7 @@ impl Default for AllConfig {
             processor: processor::ProcessorSettings::default(),
             cron: crontabber::CronConfig::default(),
             search: search::SearchConfig::default(),
+            webapp: webapp::WebappSettings::default(),
         }
     }
 }
@@ -45,6 +47,7 @@ impl AllConfig {
         cfg.db.validate()?;
         cfg.processor.validate()?;
         cfg.cron.validate()?;
+        cfg.webapp.validate()?;
         Ok(cfg)
     }
 

@@ -13,12 +13,12 @@ use super::config::AllConfig;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run only these services (comma-separated): collector, processor, crontabber.
+    /// Run only these services (comma-separated): collector, processor, crontabber, webapp.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
 
-const SERVICES: [&str; 3] = ["collector", "processor", "crontabber"];
+const SERVICES: [&str; 4] = ["collector", "processor", "crontabber", "webapp"];
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for name in &args.only {
@@ -40,7 +40,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let queue = crash_queue::config::build(&cfg.queue, &cfg.data_dir)
         .await
         .context("crash queue (SOCORRO_QUEUE__*)")?;
-    let needs_db = wanted("processor") || wanted("crontabber");
+    let needs_db = wanted("processor") || wanted("crontabber") || wanted("webapp");
     let db = if needs_db {
         Some(
             db::Db::open(&cfg.db, &cfg.data_dir)
@@ -124,6 +124,38 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         tasks.spawn(async move {
             tabber.run_loop(shutdown).await;
             Ok(())
+        });
+    }
+    if let (true, Some(db), Some(index)) = (wanted("webapp"), &db, &index) {
+        let secret = cfg
+            .webapp
+            .resolve_secret(&cfg.data_dir)
+            .context("webapp secret key (SOCORRO_WEBAPP__SECRET_KEY)")?;
+        let backends = webapp::Backends {
+            storage: storage.clone(),
+            queue: queue.clone(),
+            db: db.clone(),
+            search: index.clone(),
+            fields: cfg
+                .search
+                .fields()
+                .context("search fields (SOCORRO_SEARCH__FIELDS_PATH)")?,
+        };
+        let state = web::Data::new(
+            webapp::Webapp::new(cfg.webapp.clone(), secret, backends, &registry)
+                .context("webapp")?,
+        );
+        let listener = std::net::TcpListener::bind(&cfg.webapp.listen).with_context(|| {
+            format!(
+                "cannot listen on {} (SOCORRO_WEBAPP__LISTEN)",
+                cfg.webapp.listen
+            )
+        })?;
+        let (registry, shutdown) = (registry.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            webapp::serve_on(listener, state, registry, shutdown)
+                .await
+                .context("webapp")
         });
     }
     // The first service to fail stops the others; a clean stop waits for all.
