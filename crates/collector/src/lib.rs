@@ -122,13 +122,7 @@ pub async fn serve_on(
     workers: usize,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let workers = if workers == 0 {
-        std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(2)
-    } else {
-        workers
-    };
+    let workers = service::http::worker_count(workers);
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -149,12 +143,7 @@ pub async fn serve_on(
         source,
     })?;
     tracing::info!(listen = %addr, workers, "collector listening");
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        tracing::info!("collector stopping: finishing in-flight submissions");
-        handle.stop(true).await;
-    });
-    server.await.map_err(RunError::Server)
+    service::http::run_until_cancelled(server.run(), "collector", shutdown)
+        .await
+        .map_err(RunError::Server)
 }

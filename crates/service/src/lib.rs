@@ -3,6 +3,7 @@
 //! and bounded reading/decompression of untrusted input.
 
 pub mod config;
+pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod shutdown;

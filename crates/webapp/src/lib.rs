@@ -222,12 +222,7 @@ pub async fn serve_on(
     registry: web::Data<Registry>,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let workers = match state.settings.workers {
-        0 => std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(2),
-        n => n,
-    };
+    let workers = service::http::worker_count(state.settings.workers);
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -273,12 +268,7 @@ pub async fn serve_on(
         source,
     })?;
     tracing::info!(listen = %addr, workers, "webapp listening");
-    let server = server.run();
-    let handle = server.handle();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        tracing::info!("webapp stopping");
-        handle.stop(true).await;
-    });
-    server.await.map_err(RunError::Server)
+    service::http::run_until_cancelled(server.run(), "webapp", shutdown)
+        .await
+        .map_err(RunError::Server)
 }
