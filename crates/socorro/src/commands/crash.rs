@@ -26,9 +26,8 @@ enum CrashCommand {
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let CrashCommand::Show { id } = args.command;
     let id = CrashId::parse(&id).with_context(|| format!("{id:?} is not a crash id"))?;
-    let cfg = AllConfig::from_env().context("invalid SOCORRO_* settings")?;
-    let storage = crash_storage::config::build(&cfg.storage, &cfg.data_dir)
-        .context("crash storage (SOCORRO_STORAGE__*)")?;
+    let cfg = AllConfig::from_env()?;
+    let storage = cfg.storage()?;
     let raw = match storage.load_raw_crash(&id).await {
         Ok(raw) => raw,
         Err(e) if e.is_not_found() => {

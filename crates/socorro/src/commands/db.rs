@@ -3,17 +3,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use super::config::AllConfig;
-
-fn config() -> anyhow::Result<AllConfig> {
-    AllConfig::from_env().context("invalid SOCORRO_* settings")
-}
 
 /// `db migrate|status` connect without migrating, so they report the truth.
 pub async fn run_db(args: db::cli::DbArgs) -> anyhow::Result<ExitCode> {
-    let cfg = config()?;
+    let cfg = AllConfig::from_env()?;
     let db = db::Db::connect(&cfg.db, &cfg.data_dir).await?;
     let mut out = std::io::stdout();
     db::cli::run_db(&db, args, &mut out).await?;
@@ -22,8 +16,8 @@ pub async fn run_db(args: db::cli::DbArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn run_users(args: db::cli::UsersArgs) -> anyhow::Result<ExitCode> {
-    let cfg = config()?;
-    let db = db::Db::open(&cfg.db, &cfg.data_dir).await?;
+    let cfg = AllConfig::from_env()?;
+    let db = cfg.db().await?;
     let mut out = std::io::stdout();
     db::cli::run_users(&db, args, &mut out).await?;
     db.close().await;
@@ -31,8 +25,8 @@ pub async fn run_users(args: db::cli::UsersArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn run_tokens(args: db::cli::TokensArgs) -> anyhow::Result<ExitCode> {
-    let cfg = config()?;
-    let db = db::Db::open(&cfg.db, &cfg.data_dir).await?;
+    let cfg = AllConfig::from_env()?;
+    let db = cfg.db().await?;
     let mut out = std::io::stdout();
     db::cli::run_tokens(&db, args, &mut out).await?;
     db.close().await;

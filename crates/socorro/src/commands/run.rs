@@ -29,24 +29,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let wanted = |s: &str| args.only.is_empty() || args.only.iter().any(|o| o == s);
-    let cfg = AllConfig::from_env().context("invalid SOCORRO_* settings")?;
+    let cfg = AllConfig::from_env()?;
     service::telemetry::init(&cfg.log);
     tracing::info!(data_dir = %cfg.data_dir.display(), "starting socorro");
 
     let shutdown = service::token_on_signal();
     let registry = Registry::new();
-    let storage = crash_storage::config::build(&cfg.storage, &cfg.data_dir)
-        .context("crash storage (SOCORRO_STORAGE__*)")?;
-    let queue = crash_queue::config::build(&cfg.queue, &cfg.data_dir)
-        .await
-        .context("crash queue (SOCORRO_QUEUE__*)")?;
+    let storage = cfg.storage()?;
+    let queue = cfg.queue().await?;
     let needs_db = wanted("processor") || wanted("crontabber") || wanted("webapp");
     let db = if needs_db {
-        Some(
-            db::Db::open(&cfg.db, &cfg.data_dir)
-                .await
-                .context("database (SOCORRO_DB__*)")?,
-        )
+        Some(cfg.db().await?)
     } else {
         None
     };

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use chrono::NaiveDate;
 
 use super::config::AllConfig;
@@ -34,14 +33,13 @@ enum SearchCommand {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let cfg = AllConfig::from_env().context("invalid SOCORRO_* settings")?;
+    let cfg = AllConfig::from_env()?;
     let index = cfg.search_index(None).await?;
     match args.command {
         SearchCommand::Reindex { from, to } => {
             let to = to.unwrap_or(from);
             anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-            let storage = crash_storage::config::build(&cfg.storage, &cfg.data_dir)
-                .context("crash storage (SOCORRO_STORAGE__*)")?;
+            let storage = cfg.storage()?;
             let mut last_percent = None;
             let stats = search::reindex(&*storage, &*index, from, to, |done, total| {
                 let percent = (done * 100).checked_div(total).unwrap_or(100);

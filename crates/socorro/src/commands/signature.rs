@@ -28,9 +28,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| CrashId::parse(s).with_context(|| format!("{s:?} is not a crash id")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let cfg = AllConfig::from_env().context("invalid SOCORRO_* settings")?;
-    let storage = crash_storage::config::build(&cfg.storage, &cfg.data_dir)
-        .context("crash storage (SOCORRO_STORAGE__*)")?;
+    let cfg = AllConfig::from_env()?;
+    let storage = cfg.storage()?;
     let generator = signature::cli::generator(&args.inner)?;
     let mut failed = false;
     for id in ids {
