@@ -53,29 +53,52 @@ impl RawCrash {
     /// JSON bytes with keys sorted, like Antenna's `json.dumps(sort_keys=True)`
     /// (independent of serde_json's `preserve_order` feature).
     pub fn to_sorted_json(&self) -> Vec<u8> {
-        sorted_json(&Value::Object(self.0.clone()))
+        // Serialising borrowed JSON into memory cannot fail.
+        serde_json::to_vec(&SortedMap(&self.0)).unwrap_or_default()
     }
 }
 
 /// Serialise any JSON value with object keys sorted at every level.
+///
+/// Keys are ordered while writing, so nothing is copied: with serde_json's
+/// default `BTreeMap` maps they are already in order, and should a dependency
+/// ever turn on `preserve_order` the stored bytes stay the same.
 pub fn sorted_json(value: &Value) -> Vec<u8> {
-    fn sort(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let sorted: BTreeMap<&String, Value> =
-                    map.iter().map(|(k, v)| (k, sort(v))).collect();
-                let mut out = Map::new();
-                for (k, v) in sorted {
-                    out.insert(k.clone(), v);
+    // Serialising borrowed JSON into memory cannot fail.
+    serde_json::to_vec(&Sorted(value)).unwrap_or_default()
+}
+
+struct Sorted<'a>(&'a Value);
+struct SortedMap<'a>(&'a Map<String, Value>);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self.0 {
+            Value::Object(map) => SortedMap(map).serialize(s),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Sorted(item))?;
                 }
-                Value::Object(out)
+                seq.end()
             }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
+            other => other.serialize(s),
         }
     }
-    // Serialising a `Value` cannot fail.
-    serde_json::to_vec(&sort(value)).unwrap_or_default()
+}
+
+impl Serialize for SortedMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut map = s.serialize_map(Some(entries.len()))?;
+        for (k, v) in entries {
+            map.serialize_entry(k, &Sorted(v))?;
+        }
+        map.end()
+    }
 }
 
 /// The dumps of one crash, by name as sent (sanitised), e.g.
@@ -122,5 +145,21 @@ impl DumpSet {
     /// Total size of all dumps in bytes.
     pub fn total_bytes(&self) -> usize {
         self.0.values().map(Bytes::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sorted_at_every_level() {
+        let v = serde_json::json!({"b": 1, "a": [{"z": 1, "y": {"d": 0, "c": null}}], "c": "x"});
+        assert_eq!(
+            String::from_utf8(sorted_json(&v)).unwrap(),
+            r#"{"a":[{"y":{"c":null,"d":0},"z":1}],"b":1,"c":"x"}"#
+        );
+        let raw: RawCrash = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(raw.to_sorted_json(), sorted_json(&v));
     }
 }
