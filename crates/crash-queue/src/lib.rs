@@ -6,10 +6,16 @@
 //! at-least-once: a pulled message is leased to one consumer; it is removed
 //! only by [`CrashQueue::ack`], returned at once by [`CrashQueue::nack`], and
 //! redelivered to someone else if its lease expires (consumer died).
+//!
+//! Backends: [`SqliteQueue`] (the embedded default) and, with the `pubsub`
+//! feature (on by default), `PubSubQueue` on Google Pub/Sub. [`config::build`]
+//! opens the configured one.
 
 pub mod config;
 pub mod error;
 pub mod item;
+#[cfg(feature = "pubsub")]
+pub mod pubsub;
 pub mod queue;
 pub mod retrying;
 pub mod sqlite;
@@ -17,9 +23,11 @@ pub mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod conformance;
 
-pub use config::{QueueBackend, QueueConfig, SqliteQueueConfig};
+pub use config::{PubSubQueueConfig, QueueBackend, QueueConfig, SqliteQueueConfig};
 pub use error::QueueError;
 pub use item::{QueueItem, QueueName};
+#[cfg(feature = "pubsub")]
+pub use pubsub::PubSubQueue;
 pub use queue::{CrashQueue, Lease, Message, pull_in_order};
 pub use retrying::Retrying;
 pub use sqlite::SqliteQueue;

@@ -13,7 +13,9 @@ use crate::{QueueError, QueueItem, QueueName};
 pub struct Lease {
     /// The queue the message came from.
     pub queue: QueueName,
-    /// Backend-specific, opaque (SQLite: message id + lease token; Pub/Sub: ack id).
+    /// Backend-specific, opaque (SQLite: message id + lease token, valid in
+    /// any process on the file; Pub/Sub: a sequence number valid only in the
+    /// queue object that pulled the message).
     pub handle: String,
 }
 
@@ -50,6 +52,10 @@ impl Message {
 ///   holds is `LeaseLost` and does not remove the other consumer's message.
 /// - `nack(delay)` makes it visible again after `delay`.
 /// - Messages within one queue come out oldest first (best effort for Pub/Sub).
+///
+/// What a backend does not guarantee is spelled out by the conformance
+/// suite's `Capabilities` (Pub/Sub: messages become pullable shortly after
+/// `publish`, not at once; no order; no depth; no delivery count).
 #[async_trait]
 pub trait CrashQueue: Send + Sync + 'static {
     /// Publish raw payloads (normally from [`QueueItem`]s; see [`Self::publish`]).
@@ -88,6 +94,14 @@ pub trait CrashQueue: Send + Sync + 'static {
 
     /// Human-readable description for logs (`sqlite:/data/queue.sqlite`).
     fn describe(&self) -> String;
+
+    /// Wait at most `max` for messages to be published: what an idle
+    /// consumer does between pulls. Backends that see publishes of the same
+    /// process (SQLite, when `socorro run` hosts collector and processor
+    /// together) return as soon as one lands; the others just sleep.
+    async fn wait_for_messages(&self, max: Duration) {
+        tokio::time::sleep(max).await;
+    }
 }
 
 /// Pull up to `max` messages, taking from the queues in the given order

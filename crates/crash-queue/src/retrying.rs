@@ -94,6 +94,10 @@ impl<Q: CrashQueue> CrashQueue for Retrying<Q> {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
+    async fn wait_for_messages(&self, max: Duration) {
+        self.inner.wait_for_messages(max).await;
+    }
 }
 
 #[cfg(test)]

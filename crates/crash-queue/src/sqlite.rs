@@ -109,6 +109,8 @@ pub struct SqliteQueue {
     reader: SqlitePool,
     publisher: mpsc::Sender<PublishRequest>,
     commits: Arc<AtomicU64>,
+    /// Woken after each publish of this process (see `wait_for_messages`).
+    published: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for PublishRequest {
@@ -276,6 +278,7 @@ impl SqliteQueue {
             reader,
             publisher,
             commits,
+            published: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -371,7 +374,9 @@ impl CrashQueue for SqliteQueue {
                 "publishing to the queue",
                 "the queue writer task dropped the publish",
             )
-        })?
+        })??;
+        self.published.notify_waiters();
+        Ok(())
     }
 
     async fn pull(
@@ -454,5 +459,10 @@ impl CrashQueue for SqliteQueue {
 
     fn describe(&self) -> String {
         format!("sqlite:{}", self.path.display())
+    }
+
+    async fn wait_for_messages(&self, max: Duration) {
+        // Publishes by other processes are not seen: those wait the full `max`.
+        let _ = tokio::time::timeout(max, self.published.notified()).await;
     }
 }

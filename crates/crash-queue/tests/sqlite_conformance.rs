@@ -472,3 +472,36 @@ fn publish_fails_fast_when_the_writer_task_is_gone() {
         assert!(health.is_transient(), "{health:?}");
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_consumer_wakes_on_a_publish_of_the_same_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = Arc::new(
+        SqliteQueue::open(&dir.path().join("queue.sqlite"))
+            .await
+            .unwrap(),
+    );
+    // Nothing published: the wait lasts its whole bound.
+    let start = Instant::now();
+    q.wait_for_messages(Duration::from_millis(200)).await;
+    assert!(start.elapsed() >= Duration::from_millis(200));
+
+    let waiter = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            let start = Instant::now();
+            q.wait_for_messages(Duration::from_secs(30)).await;
+            start.elapsed()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    q.publish_raw(QueueName::Standard, vec!["m".into()])
+        .await
+        .unwrap();
+    let waited = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiter was not woken by the publish")
+        .unwrap();
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+    assert_eq!(q.pull(QueueName::Standard, 1, LONG).await.unwrap().len(), 1);
+}
