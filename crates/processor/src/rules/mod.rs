@@ -4,6 +4,7 @@ pub mod addons;
 pub mod annotation_table;
 pub mod beta_version;
 pub mod breadcrumbs;
+pub mod client_annotations;
 pub mod collector_metadata;
 pub mod copy_from_raw;
 pub mod cpu_info;
@@ -65,15 +66,18 @@ fn signature_rule(d: &RuleDeps) -> Arc<dyn Rule> {
     })
 }
 
-/// Socorro's `DEFAULT_RULESET` (`mozilla_rulesets.py`), in order.
+/// Socorro's `DEFAULT_RULESET` (`mozilla_rulesets.py`), in order, plus
+/// `ClientAnnotationsRule` (product fields from Crashpad/Electron
+/// annotations; a no-op when Mozilla's annotations are present).
 /// Not ported: `FenixVersionRewriteRule` (dead upstream).
 /// `BetaVersionRule` reads the product versions table and is left out when
 /// there is no database (`socorro process --dump`).
 pub fn mozilla(d: &RuleDeps) -> Ruleset {
     use self::{
-        addons::*, breadcrumbs::*, collector_metadata::*, copy_from_raw::*, cpu_info::*,
-        crash_info_flags::*, crash_report_keys::*, crashing_thread_info::*, dates_and_times::*,
-        denull::*, esr_version::*, identifier::*, java_stack_trace::*, mac::*, memory_report::*,
+        addons::*, breadcrumbs::*, client_annotations::ClientAnnotationsRule,
+        collector_metadata::*, copy_from_raw::*, cpu_info::*, crash_info_flags::*,
+        crash_report_keys::*, crashing_thread_info::*, dates_and_times::*, denull::*,
+        esr_version::*, identifier::*, java_stack_trace::*, mac::*, memory_report::*,
         memory_report_extraction::*, module_url_rewrite::*, moz_crash_reason::*, os_info::*,
         os_pretty_version::*, phc::*, product_fields::*, report_type::*, signature::*,
         stack_fields::*, submitted_from::*, truncate_stacks::*,
@@ -85,6 +89,7 @@ pub fn mozilla(d: &RuleDeps) -> Ruleset {
         Arc::new(CollectorMetadataRule),
         Arc::new(ConvertModuleSignatureInfoRule),
         Arc::new(CopyFromRawCrashRule),
+        Arc::new(ClientAnnotationsRule),
         Arc::new(EsrVersionRewrite),
         Arc::new(SubmittedFromRule),
         Arc::new(IdentifierRule),
@@ -146,10 +151,10 @@ pub fn mozilla(d: &RuleDeps) -> Ruleset {
 /// annotations (addons, PHC, Java, memory reports, ...).
 pub fn generic(d: &RuleDeps) -> Ruleset {
     use self::{
-        collector_metadata::*, copy_from_raw::*, cpu_info::*, crash_info_flags::*,
-        crash_report_keys::*, crashing_thread_info::*, dates_and_times::*, denull::*,
-        identifier::*, module_url_rewrite::*, os_info::*, os_pretty_version::*, product_fields::*,
-        stack_fields::*, truncate_stacks::*,
+        client_annotations::ClientAnnotationsRule, collector_metadata::*, copy_from_raw::*,
+        cpu_info::*, crash_info_flags::*, crash_report_keys::*, crashing_thread_info::*,
+        dates_and_times::*, denull::*, identifier::*, module_url_rewrite::*, os_info::*,
+        os_pretty_version::*, product_fields::*, stack_fields::*, truncate_stacks::*,
     };
     let rules: Vec<Arc<dyn Rule>> = vec![
         Arc::new(DeNullRule),
@@ -157,6 +162,7 @@ pub fn generic(d: &RuleDeps) -> Ruleset {
         Arc::new(CrashReportKeysRule),
         Arc::new(CollectorMetadataRule),
         Arc::new(CopyFromRawCrashRule),
+        Arc::new(ClientAnnotationsRule),
         Arc::new(IdentifierRule),
         Arc::new(MinidumpSha256HashRule),
         stackwalk(d),

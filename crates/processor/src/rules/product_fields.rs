@@ -5,10 +5,14 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::client_annotations;
 use crate::error::RuleError;
 use crate::pipeline::{Crash, Rule};
 
-/// `major_version` = leading integer of `Version`, or 0.
+/// `major_version` = leading integer of `Version`, or 0. Without a
+/// (non-blank) `Version` annotation, the `version` that
+/// `ClientAnnotationsRule` took from Electron's `_version` or Crashpad's
+/// `ver` is used.
 pub struct MajorVersionRule;
 
 #[async_trait]
@@ -18,8 +22,13 @@ impl Rule for MajorVersionRule {
     }
 
     async fn act(&self, crash: &mut Crash) -> Result<(), RuleError> {
-        let major = crash
-            .raw_str("Version")
+        let version = match crash.raw.get("Version") {
+            Some(Value::String(v)) if !v.trim().is_empty() => Some(v.as_str()),
+            // Socorro reads only a string `Version`: anything else gives 0
+            Some(v) if !v.is_null() && !v.is_string() => None,
+            _ => crash.get_str("version"),
+        };
+        let major = version
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.trim().parse::<i64>().ok())
             .unwrap_or(0);
@@ -54,7 +63,10 @@ impl Rule for PluginRule {
     }
 }
 
-/// `process_type`: default `parent`; `main` becomes `parent`.
+/// `process_type`: the `ProcessType` annotation (`main` becomes `parent`),
+/// else Electron's `process_type` or Crashpad's `ptype` mapped to Socorro's
+/// names (`browser` → `parent`, `renderer` → `content`, `gpu-process` →
+/// `gpu`, ...; see `client_annotations`), else `parent`.
 pub struct ProcessTypeRule;
 
 #[async_trait]
@@ -64,10 +76,9 @@ impl Rule for ProcessTypeRule {
     }
 
     async fn act(&self, crash: &mut Crash) -> Result<(), RuleError> {
-        let pt = match crash.raw_str("ProcessType") {
-            None | Some("main") => "parent".to_owned(),
-            Some(other) => other.to_owned(),
-        };
+        let pt = client_annotations::resolve(&crash.raw)
+            .process_type
+            .map_or_else(|| "parent".to_owned(), |s| s.value);
         crash.set("process_type", pt);
         Ok(())
     }
