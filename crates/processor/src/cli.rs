@@ -55,7 +55,7 @@ pub async fn run_process(
 ) -> anyhow::Result<()> {
     cfg.validate()
         .context("invalid SOCORRO_PROCESSOR__* settings")?;
-    let mut settings = cfg.processor.clone();
+    let mut settings = cfg.processor_settings();
     let mut paths = args.symbols_paths.clone();
     paths.append(&mut settings.symbols.paths);
     settings.symbols.paths = paths;

@@ -16,6 +16,7 @@
 //! | `SOCORRO_PROCESSOR__SYMBOLS__CACHE_DIR` | `<data dir>/symbols-cache` | on-disk cache shared by workers |
 //! | `SOCORRO_PROCESSOR__SYMBOLS__DOWNLOAD_TIMEOUT_SECS` | `60` | per symbol file |
 //! | `SOCORRO_PROCESSOR__SYMBOLS__MAX_CACHED_MODULES` | `2000` | parsed symbol files kept in memory before the in-memory cache is reset |
+//! | `SOCORRO_SYMBOLS__DIR` | `<data dir>/symbols` | the local symbol store, always searched first (see [`crate::symbols::store`]) |
 //! | `SOCORRO_PROCESSOR__SIGLISTS_DIR` | unset | signature lists; unset = the embedded generic lists |
 //! | `SOCORRO_PROCESSOR__SCHEMA_FILE` | unset | processed-crash JSON schema to validate against before saving |
 
@@ -30,6 +31,7 @@ use service::ConfigError;
 use service::telemetry::LogConfig;
 
 use crate::pipeline::RulesetName;
+use crate::symbols::store::StoreConfig;
 
 /// Everything `socorro-processor` needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +43,10 @@ pub struct Config {
     pub queue: QueueConfig,
     pub db: DbConfig,
     pub processor: ProcessorSettings,
+    /// `SOCORRO_SYMBOLS__*`: the local symbol store (shared with the webapp).
+    pub symbols: StoreConfig,
+    /// `SOCORRO_SEARCH__*`: where processed crashes are indexed.
+    pub search: search::SearchConfig,
 }
 
 impl Default for Config {
@@ -52,21 +58,35 @@ impl Default for Config {
             queue: QueueConfig::default(),
             db: DbConfig::default(),
             processor: ProcessorSettings::default(),
+            symbols: StoreConfig::default(),
+            search: search::SearchConfig::default(),
         }
     }
 }
 
 impl Config {
-    /// Reads `SOCORRO_*` and validates.
+    /// Reads `SOCORRO_*` and validates; points the processor at the store.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let cfg: Self = service::load_config()?;
+        let mut cfg: Self = service::load_config()?;
         cfg.validate()?;
+        cfg.processor = cfg.processor_settings();
         Ok(cfg)
     }
 
     /// Checks the processor settings; names the bad variable.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.symbols.validate()?;
         self.processor.validate()
+    }
+
+    /// The processor settings, searching the symbol store of `symbols`
+    /// unless `processor.symbols.store_dir` is already set.
+    pub fn processor_settings(&self) -> ProcessorSettings {
+        let mut settings = self.processor.clone();
+        if settings.symbols.store_dir.is_none() {
+            settings.symbols.store_dir = Some(self.symbols.dir(&self.data_dir));
+        }
+        settings
     }
 }
 
@@ -81,6 +101,11 @@ pub struct SymbolSettings {
     pub cache_dir: Option<PathBuf>,
     pub download_timeout_secs: u64,
     pub max_cached_modules: usize,
+    /// The local symbol store, searched before `paths`; `None` means
+    /// `<data dir>/symbols`. Not read from `SOCORRO_PROCESSOR__*`: the
+    /// loaders set it from `SOCORRO_SYMBOLS__DIR`.
+    #[serde(skip)]
+    pub store_dir: Option<PathBuf>,
 }
 
 impl Default for SymbolSettings {
@@ -91,6 +116,7 @@ impl Default for SymbolSettings {
             cache_dir: None,
             download_timeout_secs: 60,
             max_cached_modules: 2000,
+            store_dir: None,
         }
     }
 }
@@ -240,6 +266,8 @@ mod tests {
                 "SOCORRO_PROCESSOR__SYMBOLS__URLS",
                 "https://symbols.example/try",
             ),
+            ("SOCORRO_SYMBOLS__DIR", "/store"),
+            ("SOCORRO_SYMBOLS__MAX_FILE_BYTES", "1000"),
         ];
         let cfg: Config =
             service::config::load_config_from(vars.map(|(k, v)| (k.to_owned(), v.to_owned())))
@@ -253,6 +281,8 @@ mod tests {
             cfg.processor.symbols.urls,
             vec!["https://symbols.example/try".to_owned()]
         );
+        assert_eq!(cfg.symbols.dir(&cfg.data_dir), PathBuf::from("/store"));
+        assert_eq!(cfg.symbols.max_file_bytes, 1000);
         assert!(cfg.validate().is_ok());
     }
 

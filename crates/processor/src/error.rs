@@ -81,6 +81,8 @@ pub enum RunError {
     Queue(#[from] QueueError),
     #[error("database: {0}")]
     Db(#[from] db::DbError),
+    #[error("search index: {0}")]
+    Search(#[from] search::SearchError),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error("metrics server on {addr}: {source}")]

@@ -68,7 +68,7 @@ impl Processor {
                     backoff = idle;
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(idle) => {}
+                        _ = self.queue.wait_for_messages(idle) => {}
                     }
                 }
                 Ok(messages) => {

@@ -119,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             search: index,
             fields: search_cfg.fields()?,
+            symbols: processor::symbols::store::SymbolStore::new(&Default::default(), dir.path()),
         },
         &registry,
     )?);

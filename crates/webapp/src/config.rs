@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use crash_queue::config::QueueConfig;
 use crash_storage::config::StorageConfig;
 use db::DbConfig;
+use processor::symbols::store::StoreConfig;
 use search::SearchConfig;
 use serde::Deserialize;
 use service::ConfigError;
@@ -22,6 +23,8 @@ pub struct Config {
     pub db: DbConfig,
     pub search: SearchConfig,
     pub webapp: WebappSettings,
+    /// `SOCORRO_SYMBOLS__*`: the local symbol store (shared with the processor).
+    pub symbols: StoreConfig,
 }
 
 impl Default for Config {
@@ -34,6 +37,7 @@ impl Default for Config {
             db: DbConfig::default(),
             search: SearchConfig::default(),
             webapp: WebappSettings::default(),
+            symbols: StoreConfig::default(),
         }
     }
 }
@@ -50,6 +54,7 @@ impl Config {
         self.search
             .validate()
             .map_err(|e| ConfigError::Inconsistent(e.to_string()))?;
+        self.symbols.validate()?;
         self.webapp.validate()
     }
 }

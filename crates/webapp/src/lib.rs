@@ -10,6 +10,7 @@ pub mod pages;
 pub mod ratelimit;
 pub mod redact;
 pub mod sample;
+pub mod symbols;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use crash_queue::{CrashQueue, QueueError, QueueItem, QueueName};
 use crash_storage::{CrashId, CrashStorage, StorageError};
+use processor::symbols::store::SymbolStore;
 use prometheus::Registry;
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +41,8 @@ pub struct Webapp {
     pub limiter: ratelimit::RateLimiter,
     pub redactor: redact::Redactor,
     pub metrics: WebappMetrics,
+    /// The local symbol store (uploads, Tecken-style downloads).
+    pub symbols: SymbolStore,
     /// Crash ids recently sent to the priority queue (at most once a minute).
     priority_sent: Mutex<HashMap<String, Instant>>,
 }
@@ -51,6 +55,8 @@ pub struct Backends {
     pub search: Arc<dyn search::SearchIndex>,
     /// `SearchConfig::fields()`: the field list the index was built with.
     pub fields: search::Fields,
+    /// The local symbol store (`SOCORRO_SYMBOLS__*`).
+    pub symbols: SymbolStore,
 }
 
 /// Building the webapp's state failed.
@@ -94,6 +100,7 @@ impl Webapp {
             db,
             search,
             fields,
+            symbols,
         } = backends;
         Ok(Self {
             storage,
@@ -101,6 +108,7 @@ impl Webapp {
             db,
             search,
             fields,
+            symbols,
             signer: auth::Signer::new(secret_key),
             limiter: ratelimit::RateLimiter::new(),
             redactor: redact::Redactor::public()?,
@@ -170,7 +178,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Webapp>) {
         .route("/__lbheartbeat__", web::get().to(health::lbheartbeat))
         .route("/__version__", web::get().to(health::version))
         .configure(api::configure)
-        .configure(pages::configure);
+        .configure(symbols::configure)
+        .configure(pages::configure)
+        // last: `/{debug file}/{debug id}/{name}.sym`
+        .configure(symbols::configure_download);
 }
 
 /// Build storage, queue and database from config, then serve until `shutdown`.
@@ -191,6 +202,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), RunErro
         db,
         search,
         fields,
+        symbols: SymbolStore::new(&cfg.symbols, &cfg.data_dir),
     };
     let state = web::Data::new(Webapp::new(
         cfg.webapp.clone(),

@@ -2,17 +2,26 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Every metric the webapp exports.
 pub struct WebappMetrics {
     /// `socorro_webapp_requests_total{kind, status}`; kind: api, page, static,
-    /// health; status: 2xx..5xx.
+    /// health, symbols; status: 2xx..5xx.
     pub requests_total: IntCounterVec,
     /// `socorro_webapp_request_seconds{kind}`.
     pub request_seconds: HistogramVec,
     /// `socorro_webapp_rate_limited_total{scope}`; scope: api, search.
     pub rate_limited_total: IntCounterVec,
+    /// `socorro_webapp_symbol_uploads_total{outcome}`; outcome: stored,
+    /// rejected (4xx), failed (5xx).
+    pub symbol_uploads_total: IntCounterVec,
+    /// `socorro_webapp_symbol_files_stored_total`: `.sym` files written by uploads.
+    pub symbol_files_stored_total: IntCounter,
+    /// `socorro_webapp_symbol_bytes_stored_total`: their uncompressed bytes.
+    pub symbol_bytes_stored_total: IntCounter,
+    /// `socorro_webapp_symbol_downloads_total{outcome}`; outcome: hit, miss.
+    pub symbol_downloads_total: IntCounterVec,
 }
 
 impl WebappMetrics {
@@ -33,13 +42,43 @@ impl WebappMetrics {
             ),
             &["scope"],
         )?;
+        let symbol_uploads_total = IntCounterVec::new(
+            Opts::new(
+                "socorro_webapp_symbol_uploads_total",
+                "Symbol uploads by outcome",
+            ),
+            &["outcome"],
+        )?;
+        let symbol_files_stored_total = IntCounter::new(
+            "socorro_webapp_symbol_files_stored_total",
+            "Symbol files stored by uploads",
+        )?;
+        let symbol_bytes_stored_total = IntCounter::new(
+            "socorro_webapp_symbol_bytes_stored_total",
+            "Uncompressed bytes of the symbol files stored by uploads",
+        )?;
+        let symbol_downloads_total = IntCounterVec::new(
+            Opts::new(
+                "socorro_webapp_symbol_downloads_total",
+                "Symbol file downloads (hit) and 404s (miss)",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(requests_total.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
         registry.register(Box::new(rate_limited_total.clone()))?;
+        registry.register(Box::new(symbol_uploads_total.clone()))?;
+        registry.register(Box::new(symbol_files_stored_total.clone()))?;
+        registry.register(Box::new(symbol_bytes_stored_total.clone()))?;
+        registry.register(Box::new(symbol_downloads_total.clone()))?;
         Ok(Self {
             requests_total,
             request_seconds,
             rate_limited_total,
+            symbol_uploads_total,
+            symbol_files_stored_total,
+            symbol_bytes_stored_total,
+            symbol_downloads_total,
         })
     }
 
@@ -61,6 +100,8 @@ impl WebappMetrics {
 pub fn route_kind(path: &str) -> &'static str {
     if path.starts_with("/api/") {
         "api"
+    } else if path.starts_with("/symbols/") || path == "/upload/" || path.ends_with(".sym") {
+        "symbols"
     } else if path.starts_with("/static/") {
         "static"
     } else if path.starts_with("/__") || path == "/metrics" {

@@ -12,6 +12,7 @@ use crash_storage::{CrashId, CrashStorage, DumpSet};
 use db::testing::TestDb;
 use db::tokens::{DEFAULT_LIFETIME, NewToken};
 use db::users::NewUser;
+use processor::symbols::store::{StoreConfig, SymbolStore};
 use prometheus::Registry;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +59,11 @@ pub async fn start(engine: Engine) -> Harness {
 }
 
 pub async fn start_with(engine: Engine, limits: RateLimits) -> Harness {
+    start_full(engine, limits, StoreConfig::default()).await
+}
+
+/// With symbol store limits (the store is `<temp dir>/symbols`).
+pub async fn start_full(engine: Engine, limits: RateLimits, symbols: StoreConfig) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let storage =
         crash_storage::config::build(&crash_storage::StorageConfig::default(), dir.path()).unwrap();
@@ -87,6 +93,7 @@ pub async fn start_with(engine: Engine, limits: RateLimits) -> Harness {
                 db: db.db().clone(),
                 search: search.clone(),
                 fields: search_cfg.fields().unwrap(),
+                symbols: SymbolStore::new(&symbols, dir.path()),
             },
             &registry,
         )
