@@ -1,20 +1,26 @@
 # Socorro in Rust. `make run` starts the pipeline; `make test` runs every test.
 SHELL := /bin/bash
 CARGO ?= cargo
+# Build profile of `make run` / `make demo`: release for users; CI sets dev.
+PROFILE ?= release
 
-.PHONY: help run test lint fmt clippy docs bench bench-collector bench-processor bench-search bench-webapp screenshots setup clean
+.PHONY: help run demo test lint fmt clippy docs docs-check bench bench-collector bench-processor bench-search bench-webapp bench-e2e screenshots setup clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 run:  ## build and run the whole pipeline on embedded defaults (data under ./data)
-	$(CARGO) run --release -p socorro --bin socorro -- run
+	$(CARGO) run --profile $(PROFILE) -p socorro --bin socorro -- run
+
+demo:  ## submit the real crashes of ../shared/testdata to a running `make run` (collector on :8800)
+	$(CARGO) run --profile $(PROFILE) -p socorro --bin socorro -- demo
 
 setup:  ## install and start what the tests need (PostgreSQL when none runs)
 	@bash scripts/setup.sh
 
-test: setup  ## run every test (nextest), against real embedded and server backends
-	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --features webapp/ui-test --no-fail-fast
+test: setup  ## run every test (nextest), against real embedded and server backends; stops the S3 server after
+	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --features webapp/ui-test,socorro/ui-test --no-fail-fast; \
+	  status=$$?; bash scripts/s3-test.sh stop >/dev/null; exit $$status
 
 lint: fmt-check clippy  ## rustfmt check + clippy -D warnings
 
@@ -25,13 +31,15 @@ fmt:  ## format the code
 	$(CARGO) fmt --all
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets --features webapp/ui-test -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features webapp/ui-test,socorro/ui-test -- -D warnings
 
-docs:  ## build the mdBook and API docs
-	mdbook build docs
+docs:  ## build the mdBook (installing mdbook into target/tools) and check its internal links
+	@bash scripts/docs-check.sh
+
+docs-api:  ## rustdoc of every crate
 	$(CARGO) doc --workspace --no-deps
 
-bench: bench-collector bench-processor bench-search bench-webapp  ## every benchmark
+bench: bench-collector bench-processor bench-search bench-webapp bench-e2e  ## every benchmark
 
 bench-collector:  ## collector throughput vs the disk's fsync ceiling (wrk, 32 connections, 20 s)
 	@bash scripts/bench-collector.sh
@@ -45,9 +53,13 @@ bench-search:  ## index 1M synthetic crashes (docs/s), mixed Super Search querie
 bench-webapp:  ## page server time on a 100,000-crash embedded data set (budget 100 ms)
 	@bash scripts/bench-webapp.sh
 
+bench-e2e: setup  ## submit->searchable latency p50/p99 of the corpus through `socorro run` (release; target p50 < 1 s)
+	@source scripts/test-env.sh && $(CARGO) nextest run --release -p socorro --features ui-test --test e2e --no-capture
+
 screenshots: setup  ## headless Chromium UI test, writing the docs' screenshots to docs/src/img
 	@source scripts/test-env.sh && SOCORRO_UI_SCREENSHOTS=$(CURDIR)/docs/src/img $(CARGO) nextest run -p webapp --features ui-test --test ui
 
-clean:  ## remove build output and ./data
+clean:  ## remove build output and ./data (stopping the test S3 server first)
+	-bash scripts/s3-test.sh stop
 	$(CARGO) clean
 	rm -rf data docs/book

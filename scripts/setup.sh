@@ -23,3 +23,10 @@ bash "$root/scripts/search-test.sh" >> "$env_file"
 
 # Headless Chromium + chromedriver (Debian packages) for the webapp UI test.
 bash "$root/scripts/ui-test.sh" >> "$env_file"
+
+# Google's Pub/Sub fake (pstest, Debian Go sources) for crash-queue's Pub/Sub tests.
+bash "$root/scripts/pubsub-test.sh" install >> "$env_file"
+
+# Ceph RADOS Gateway (Debian packages): a real S3 server for crash-storage's
+# S3 tests; keeps running (memstore) until `scripts/s3-test.sh stop`.
+bash "$root/scripts/s3-test.sh" start >> "$env_file"

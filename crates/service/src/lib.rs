@@ -3,6 +3,7 @@
 //! and bounded reading/decompression of untrusted input.
 
 pub mod config;
+pub mod config_keys;
 pub mod http;
 pub mod limits;
 pub mod metrics;

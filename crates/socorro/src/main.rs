@@ -20,8 +20,14 @@ struct Cli {
 enum Command {
     /// Run the pipeline: collector, processor and crontabber in one process.
     Run(commands::run::Args),
+    /// Settings: `keys` lists every variable, `check` validates the environment.
+    Config(commands::config::Args),
     /// Submit a crash to a collector like a Breakpad client.
     Submit(commands::submit::Args),
+    /// Prepare the backends of a deployment: bucket, queue check, migrations, index template.
+    Setup(commands::setup::Args),
+    /// Send the real crashes of the test corpus to a running collector.
+    Demo(commands::demo::Args),
     /// Inspect stored crashes.
     Crash(commands::crash::Args),
     /// Process one crash (by id, or a dump file) and print the processed crash.
@@ -40,6 +46,8 @@ enum Command {
     Users(db::cli::UsersArgs),
     /// API tokens: `create`, `list`, `revoke`.
     Tokens(db::cli::TokensArgs),
+    /// The local symbol store: `add` (.sym files, zips, directories), `list`.
+    Symbols(commands::symbols::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,7 +65,10 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => commands::run::run(args).await,
+            Command::Config(args) => commands::config::run(args),
             Command::Submit(args) => commands::submit::run(args).await,
+            Command::Setup(args) => commands::setup::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
             Command::Crash(args) => commands::crash::run(args).await,
             Command::Process(args) => commands::process::process(args).await,
             Command::Reprocess(args) => commands::process::reprocess(args).await,
@@ -67,6 +78,7 @@ fn main() -> std::process::ExitCode {
             Command::Db(args) => commands::db::run_db(args).await,
             Command::Users(args) => commands::db::run_users(args).await,
             Command::Tokens(args) => commands::db::run_tokens(args).await,
+            Command::Symbols(args) => commands::symbols::run(args).await,
         }
     });
     match result {

@@ -45,7 +45,11 @@ impl Drop for Running {
 }
 
 fn start(data_dir: &Path, port: u16) -> Running {
-    let child = socorro(data_dir, &["run"])
+    start_with(data_dir, port, &["run"])
+}
+
+fn start_with(data_dir: &Path, port: u16, args: &[&str]) -> Running {
+    let child = socorro(data_dir, args)
         .env("SOCORRO_COLLECTOR__LISTEN", format!("127.0.0.1:{port}"))
         .env(
             "SOCORRO_WEBAPP__LISTEN",
@@ -90,7 +94,9 @@ fn crash_id(answer: &str) -> String {
 fn curl_submission_is_stored_with_socorro_keys_and_queued() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _server = start(dir.path(), port);
+    // Without a processor, so the queued id stays there to be seen (a
+    // processor in the same process is woken by the publish at once).
+    let _server = start_with(dir.path(), port, &["run", "--only", "collector"]);
     let dump = testdata("rust-minidump/testdata/linux-mini.dmp");
     let out = Command::new("curl")
         .args(["-sS", "-F", "ProductName=Firefox", "-F", "Version=120.0"])

@@ -23,6 +23,8 @@ pub struct AllConfig {
     pub cron: crontabber::CronConfig,
     pub search: search::SearchConfig,
     pub webapp: webapp::WebappSettings,
+    /// `SOCORRO_SYMBOLS__*`: the local symbol store.
+    pub symbols: processor::symbols::store::StoreConfig,
 }
 
 impl Default for AllConfig {
@@ -38,6 +40,7 @@ impl Default for AllConfig {
             cron: crontabber::CronConfig::default(),
             search: search::SearchConfig::default(),
             webapp: webapp::WebappSettings::default(),
+            symbols: processor::symbols::store::StoreConfig::default(),
         }
     }
 }
@@ -46,15 +49,27 @@ impl AllConfig {
     /// Every setting, validated; errors name the variable.
     pub fn from_env() -> anyhow::Result<Self> {
         let load = || -> anyhow::Result<Self> {
-            let cfg: Self = service::load_config()?;
+            let mut cfg: Self = service::load_config()?;
+            cfg.storage.validate()?;
+            cfg.queue.validate()?;
             cfg.collector.validate()?;
             cfg.db.validate()?;
+            cfg.search.validate()?;
             cfg.processor.validate()?;
             cfg.cron.validate()?;
             cfg.webapp.validate()?;
+            cfg.symbols.validate()?;
+            // the processor searches the store first
+            cfg.processor.symbols.store_dir = Some(cfg.symbols.dir(&cfg.data_dir));
             Ok(cfg)
         };
         load().context("invalid SOCORRO_* settings")
+    }
+
+    /// `SOCORRO_*` variables in the process environment that set nothing
+    /// (typos, settings of another version).
+    pub fn unknown_env_vars() -> Vec<String> {
+        service::config_keys::unknown_vars::<Self>(std::env::vars().map(|(k, _)| k))
     }
 
     /// The crash storage these settings name.
@@ -101,6 +116,57 @@ impl AllConfig {
             queue: self.queue.clone(),
             db: self.db.clone(),
             processor: self.processor.clone(),
+            symbols: self.symbols.clone(),
+            search: self.search.clone(),
+        }
+    }
+
+    /// The local symbol store these settings name.
+    pub fn symbol_store(&self) -> processor::symbols::store::SymbolStore {
+        processor::symbols::store::SymbolStore::new(&self.symbols, &self.data_dir)
+    }
+}
+
+/// `socorro config`: what can be set, and whether the environment is valid.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: ConfigCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum ConfigCommand {
+    /// Print every `SOCORRO_*` variable the services read, one per line.
+    Keys,
+    /// Load and validate the settings in the environment; fail on invalid
+    /// values and on `SOCORRO_*` variables that set nothing.
+    Check,
+}
+
+pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    match args.command {
+        ConfigCommand::Keys => {
+            for key in service::config_keys::config_keys::<AllConfig>() {
+                println!("{}", key.env_var());
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        ConfigCommand::Check => {
+            let cfg = AllConfig::from_env()?;
+            let unknown = AllConfig::unknown_env_vars();
+            if !unknown.is_empty() {
+                anyhow::bail!(
+                    "unknown settings (not read by any service; see `socorro config keys`): {}",
+                    unknown.join(", ")
+                );
+            }
+            println!(
+                "configuration ok: storage {:?}, queue {:?}, data dir {}",
+                cfg.storage.backend,
+                cfg.queue.backend,
+                cfg.data_dir.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Context;
@@ -32,6 +31,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = AllConfig::from_env()?;
     service::telemetry::init(&cfg.log);
     tracing::info!(data_dir = %cfg.data_dir.display(), "starting socorro");
+    for var in AllConfig::unknown_env_vars() {
+        tracing::warn!(%var, "unknown setting ignored (see `socorro config keys`)");
+    }
 
     let shutdown = service::token_on_signal();
     let registry = Registry::new();
@@ -82,12 +84,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("processor (SOCORRO_PROCESSOR__*)")?;
         let (processor, indexer) = match &index {
             Some(index) => {
-                let (hook, handle) = processor::hooks::SearchIndexer::spawn(
-                    index.clone(),
-                    Duration::from_millis(200),
-                    500,
-                );
-                (processor.with_hook(Arc::new(hook)), Some(handle))
+                let (processor, handle) = processor::with_search_indexer(processor, index.clone());
+                (processor, Some(handle))
             }
             None => (processor, None),
         };
@@ -133,6 +131,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .search
                 .fields()
                 .context("search fields (SOCORRO_SEARCH__FIELDS_PATH)")?,
+            symbols: cfg.symbol_store(),
         };
         let state = web::Data::new(
             webapp::Webapp::new(cfg.webapp.clone(), secret, backends, &registry)
