@@ -57,7 +57,7 @@ bench-e2e: setup  ## submit->searchable latency p50/p99 of the corpus through `s
 	@source scripts/test-env.sh && $(CARGO) nextest run --release -p socorro --features ui-test --test e2e --no-capture
 
 screenshots: setup  ## headless Chromium UI test, writing the docs' screenshots to docs/src/img
-	@source scripts/test-env.sh && SOCORRO_UI_SCREENSHOTS=$(CURDIR)/docs/src/img $(CARGO) nextest run -p webapp --features ui-test --test ui
+	@source scripts/test-env.sh && SOCORRO_UI_SCREENSHOTS=$(CURDIR)/docs/src/img $(CARGO) nextest run -p webapp -p socorro --features webapp/ui-test,socorro/ui-test --test ui --test e2e
 
 clean:  ## remove build output and ./data (stopping the test S3 server first)
 	-bash scripts/s3-test.sh stop

@@ -92,7 +92,11 @@ async fn corpus_through_curl_is_searchable_and_rendered() {
         let product = processed["product"].as_str().unwrap_or_default();
         assert!(!signature.is_empty(), "{}: no signature", sample.name);
         assert!(!product.is_empty(), "{}: no product", sample.name);
-        if let Some(p) = sample.fields.iter().find(|(k, _)| k == "ProductName") {
+        if let Some(p) = sample
+            .fields
+            .iter()
+            .find(|(k, _)| k == "ProductName" || k == "_productName" || k == "prod")
+        {
             assert_eq!(product, p.1, "{}: product", sample.name);
         }
 
@@ -123,6 +127,19 @@ async fn corpus_through_curl_is_searchable_and_rendered() {
                 sample.name
             );
             with_thread += 1;
+        }
+        // One report per kind of client for the docs' client pages
+        // (`make screenshots` writes them to docs/src/img).
+        let shot = match sample.name.as_str() {
+            "crashpad/chromeos-tast/chrome.20210406.155226.62533.9042.dmp" => {
+                Some("client-crashpad")
+            }
+            "electron/linux-mini" => Some("client-electron"),
+            "real-firefox/linux-x86_64" => Some("client-breakpad"),
+            _ => None,
+        };
+        if let Some(name) = shot {
+            browser.check_and_shoot(name).await;
         }
     }
     browser.close().await;

@@ -113,6 +113,25 @@ pub fn corpus(root: &Path, unpack_to: &Path) -> anyhow::Result<Vec<Sample>> {
         };
         samples.push(Sample { name, dump, fields });
     }
+    // An Electron app's crashReporter (Crashpad underneath): `prod`/`ver`
+    // name Electron itself, the app is `_productName`/`_version`.
+    let electron_dump = root.join("rust-minidump/testdata/linux-mini.dmp");
+    if electron_dump.is_file() {
+        samples.push(Sample {
+            name: "electron/linux-mini".into(),
+            dump: electron_dump,
+            fields: pairs(&[
+                ("_productName", "MyElectronApp"),
+                ("_version", "1.2.3"),
+                ("_companyName", "Example Corp"),
+                ("prod", "Electron"),
+                ("ver", "28.1.0"),
+                ("process_type", "browser"),
+                ("platform", "linux"),
+                ("guid", "fedcba9876543210fedcba9876543210"),
+            ]),
+        });
+    }
     let firefox = root.join("real-firefox/minidumps");
     if firefox.is_dir() {
         let mut xz = Vec::new();
