@@ -444,19 +444,7 @@ impl ObjectStore for FsObjectStore {
     }
 
     async fn check_health(&self) -> Result<(), StorageError> {
-        let key = format!("health/check-{:016x}", rand::rng().random::<u64>());
-        self.put(&key, Bytes::from_static(b"test")).await?;
-        let back = self.get(&key).await;
-        let deleted = self.delete(&key).await;
-        let back = back?;
-        deleted?;
-        if back.as_ref() != b"test" {
-            return Err(StorageError::Corrupt {
-                key,
-                reason: "read back different bytes".into(),
-            });
-        }
-        Ok(())
+        crate::object_store::round_trip(self).await
     }
 
     fn describe(&self) -> String {

@@ -49,3 +49,22 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Human-readable description for logs (`fs:/data/crashes`, `s3://bucket/prefix`).
     fn describe(&self) -> String;
 }
+
+/// The health check every backend can use: write a small object under a
+/// random `health/` key, read it back, delete it.
+pub async fn round_trip<S: ObjectStore + ?Sized>(store: &S) -> Result<(), StorageError> {
+    use rand::Rng;
+    let key = format!("health/check-{:016x}", rand::rng().random::<u64>());
+    store.put(&key, Bytes::from_static(b"test")).await?;
+    let back = store.get(&key).await;
+    let deleted = store.delete(&key).await;
+    let back = back?;
+    deleted?;
+    if back.as_ref() != b"test" {
+        return Err(StorageError::Corrupt {
+            key,
+            reason: "read back different bytes".into(),
+        });
+    }
+    Ok(())
+}

@@ -43,7 +43,6 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_smithy_http_client::tls;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
-use rand::Rng;
 
 use crate::config::{S3_MAX_PART_SIZE, S3Config};
 use crate::{ObjectStore, StorageError, keys};
@@ -744,19 +743,7 @@ impl ObjectStore for S3ObjectStore {
 
     /// Writes, reads back and deletes `health/check-<random>` under the prefix.
     async fn check_health(&self) -> Result<(), StorageError> {
-        let key = format!("health/check-{:016x}", rand::rng().random::<u64>());
-        self.put(&key, Bytes::from_static(b"test")).await?;
-        let back = self.get(&key).await;
-        let deleted = self.delete(&key).await;
-        let back = back?;
-        deleted?;
-        if back.as_ref() != b"test" {
-            return Err(StorageError::Corrupt {
-                key,
-                reason: "read back different bytes".into(),
-            });
-        }
-        Ok(())
+        crate::object_store::round_trip(self).await
     }
 
     fn describe(&self) -> String {
