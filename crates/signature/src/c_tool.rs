@@ -28,8 +28,8 @@ pub(crate) fn generate(
     conditional_sentinel: bool,
 ) -> CSignature {
     let mut notes = Vec::new();
-    let mut debug = Vec::with_capacity(8);
-    debug.push(format!("using {}", lists.source()));
+    let mut debug = Vec::with_capacity(16);
+    debug.push(["using ", lists.source()].concat());
 
     // The lowest index of any sentinel is the first frame that is one.
     let mut start = frames.iter().position(|f| lists.is_sentinel(f));
@@ -42,7 +42,8 @@ pub(crate) fn generate(
     }
     let source = match start {
         Some(i) => {
-            debug.push(format!("sentinel; starting at \"{}\" index {i}", frames[i]));
+            let index = i.to_string();
+            debug.push(["sentinel; starting at \"", &frames[i], "\" index ", &index].concat());
             &frames[i..]
         }
         None => frames,
@@ -56,7 +57,7 @@ pub(crate) fn generate(
             continue;
         }
         if lists.irrelevant.matches(frame) {
-            debug.push(format!("irrelevant; ignoring: \"{frame}\""));
+            debug.push(["irrelevant; ignoring: \"", frame, "\""].concat());
             continue;
         }
         if !frame.starts_with("(unloaded") && is_mergeable(frame) && kept.last() == Some(&frame) {
@@ -64,10 +65,10 @@ pub(crate) fn generate(
         }
         kept.push(frame);
         if !lists.prefix.matches(frame) {
-            debug.push(format!("not a prefix; stop: \"{frame}\""));
+            debug.push(["not a prefix; stop: \"", frame, "\""].concat());
             break;
         }
-        debug.push(format!("prefix; continue iterating: \"{frame}\""));
+        debug.push(["prefix; continue iterating: \"", frame, "\""].concat());
     }
 
     let mut signature = kept.join(" | ");

@@ -109,7 +109,11 @@ impl SignatureGenerator {
     /// `<rule>: Rule failed: <reason>` and the pipeline goes on, like
     /// Socorro.
     pub fn generate(&self, crash: &CrashData) -> SignatureResult {
-        let mut result = SignatureResult::default();
+        let mut result = SignatureResult {
+            // Room for a typical trace, so it does not grow step by step.
+            debug_log: Vec::with_capacity(16),
+            ..SignatureResult::default()
+        };
         for rule in PIPELINE {
             let outcome = match rule.predicate(self, crash, &result) {
                 Ok(true) => rule.action(self, crash, &mut result),

@@ -44,6 +44,12 @@ static LAMBDA_NUMBER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"::
 /// Finds `::operator` (built once).
 static OPERATOR: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("::operator"));
+/// Finds `` `anonymous namespace' `` (built once).
+static ANONYMOUS_NAMESPACE: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("`anonymous namespace'"));
+/// Finds `clone .cold` (built once).
+static CLONE_COLD: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("clone .cold"));
 
 const M_SPACE: u8 = 1;
 const M_TICK: u8 = 2;
@@ -112,27 +118,51 @@ pub fn parse_source_file(file: &str) -> Option<&str> {
     }
 }
 
-/// Bug 1544246: Rust 1.34 panic symbols lack their module path.
-fn fix_missing_module<'a>(path: Option<&str>, function: &'a str) -> &'a str {
-    let Some(path) = path else {
-        return function;
+/// Bug 1544246: Rust 1.34 panic symbols lack their module path. The source
+/// file is parsed only for the few function names concerned.
+fn fix_missing_module<'a>(file: Option<&str>, function: &'a str) -> &'a str {
+    let (path, fixed) = match function {
+        "capacity_overflow" => (
+            "src/liballoc/raw_vec.rs",
+            "alloc::raw_vec::capacity_overflow",
+        ),
+        "expect_failed" => ("src/libcore/option.rs", "core::option::expect_failed"),
+        "panic_bounds_check" => (
+            "src/libcore/panicking.rs",
+            "core::panicking::panic_bounds_check",
+        ),
+        "panic_fmt" => ("src/libcore/panicking.rs", "core::panicking::panic_fmt"),
+        "panic" => ("src/libcore/panicking.rs", "core::panicking::panic"),
+        "slice_index_order_fail" => (
+            "src/libcore/slice/mod.rs",
+            "core::slice::slice_index_order_fail",
+        ),
+        "begin_panic_fmt" => ("src/libstd/panicking.rs", "std::panicking::begin_panic_fmt"),
+        "continue_panic_fmt" => (
+            "src/libstd/panicking.rs",
+            "std::panicking::continue_panic_fmt",
+        ),
+        "rust_panic_with_hook" => (
+            "src/libstd/panicking.rs",
+            "std::panicking::rust_panic_with_hook",
+        ),
+        _ => return function,
     };
-    match (path, function) {
-        ("src/liballoc/raw_vec.rs", "capacity_overflow") => "alloc::raw_vec::capacity_overflow",
-        ("src/libcore/option.rs", "expect_failed") => "core::option::expect_failed",
-        ("src/libcore/panicking.rs", "panic_bounds_check") => "core::panicking::panic_bounds_check",
-        ("src/libcore/panicking.rs", "panic_fmt") => "core::panicking::panic_fmt",
-        ("src/libcore/panicking.rs", "panic") => "core::panicking::panic",
-        ("src/libcore/slice/mod.rs", "slice_index_order_fail") => {
-            "core::slice::slice_index_order_fail"
-        }
-        ("src/libstd/panicking.rs", "begin_panic_fmt") => "std::panicking::begin_panic_fmt",
-        ("src/libstd/panicking.rs", "continue_panic_fmt") => "std::panicking::continue_panic_fmt",
-        ("src/libstd/panicking.rs", "rust_panic_with_hook") => {
-            "std::panicking::rust_panic_with_hook"
-        }
-        _ => function,
+    if file.and_then(parse_source_file) == Some(path) {
+        fixed
+    } else {
+        function
     }
+}
+
+/// Whether [`parse_source_file`] gives a path ending in `.rs`. The path is
+/// either a suffix of `file` or ends just before its last `:` (the
+/// `vcs:repo:path:revision` form), so most files are ruled out without
+/// parsing them.
+fn is_rust_source(file: &str) -> bool {
+    let maybe = file.ends_with(".rs")
+        || memchr::memrchr(b':', file.as_bytes()).is_some_and(|c| file[..c].ends_with(".rs"));
+    maybe && parse_source_file(file).is_some_and(|p| p.ends_with(".rs"))
 }
 
 /// Byte ranges `[start, end)` of top-level `open ... close` slices; an
@@ -142,13 +172,12 @@ fn enclosed_slices(s: &str, open: u8, close: u8, mut f: impl FnMut(usize, usize)
     let mut start = 0;
     let bytes = s.as_bytes();
     for i in memchr::memchr2_iter(open, close, bytes) {
-        let b = bytes[i];
-        if b == open {
+        if bytes[i] == open {
             if level == 0 {
                 start = i;
             }
             level += 1;
-        } else if b == close && level > 0 {
+        } else if level > 0 {
             level -= 1;
             if level == 0 {
                 f(start, i + 1);
@@ -206,11 +235,7 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
         return Ok(());
     }
     replace_enclosed(s, b'<', b'>', out, |before, inside, out| {
-        if inside == "<name omitted>"
-            || inside.contains(" as ")
-            || inside.contains(" in ")
-            || before.ends_with("operator")
-        {
+        if inside == "<name omitted>" || contains_as_or_in(inside) || before.ends_with("operator") {
             out.push_str(inside);
         } else if before.ends_with("IPC::ParamTraits") {
             out.push('<');
@@ -220,6 +245,24 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
             out.push_str("<T>");
         }
         Ok(())
+    })
+}
+
+/// `s.contains(" as ")` (no substring searcher to build for a short slice).
+fn contains_as(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    memchr_iter(b' ', bytes).any(|i| bytes.get(i + 1..i + 4) == Some(b"as "))
+}
+
+/// `s.contains(" as ") || s.contains(" in ")` in one pass over the spaces
+/// (no substring searcher to build for these short slices).
+fn contains_as_or_in(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    memchr_iter(b' ', bytes).any(|i| {
+        matches!(
+            bytes.get(i + 1..i + 4),
+            Some([b'a', b's', b' '] | [b'i', b'n', b' '])
+        )
     })
 }
 
@@ -317,46 +360,44 @@ fn drop_prefix_and_return_type_with<'a>(
 }
 
 /// Remove spaces before `*`, `&`, `,`; then make sure every comma is
-/// followed by a space (Socorro's `fixup_space` and `fixup_comma`).
-fn fixup_spaces_and_commas(s: &str, scratch: &mut String, out: &mut String) {
-    if memchr::memchr2(b' ', b',', s.as_bytes()).is_none() {
-        out.push_str(s);
-        return;
-    }
-    scratch.clear();
+/// followed by a space (Socorro's `fixup_space` and `fixup_comma`), in one
+/// pass: a comma needs a space unless the next character left after the
+/// first step is already one.
+fn fixup_spaces_and_commas(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
+    let removable = |i: usize| matches!(bytes.get(i), Some(b'*' | b'&' | b','));
     let mut last = 0;
-    for i in memchr_iter(b' ', bytes) {
-        if matches!(bytes.get(i + 1), Some(b'*' | b'&' | b',')) {
-            scratch.push_str(&s[last..i]);
-            last = i + 1;
-        }
-    }
-    scratch.push_str(&s[last..]);
-    let bytes = scratch.as_bytes();
-    let mut last = 0;
-    for i in memchr_iter(b',', bytes) {
-        if bytes.get(i + 1) != Some(&b' ') {
-            out.push_str(&scratch[last..=i]);
+    for i in memchr::memchr2_iter(b' ', b',', bytes) {
+        if bytes[i] == b' ' {
+            if removable(i + 1) {
+                out.push_str(&s[last..i]);
+                last = i + 1;
+            }
+        } else if bytes.get(i + 1) != Some(&b' ') || removable(i + 2) {
+            out.push_str(&s[last..=i]);
             out.push(' ');
             last = i + 1;
         }
     }
-    out.push_str(&scratch[last..]);
+    out.push_str(&s[last..]);
 }
 
 fn memchr_iter(needle: u8, hay: &[u8]) -> memchr::Memchr<'_> {
     memchr::memchr_iter(needle, hay)
 }
 
-/// Appends `:<line>` when the function matches the line-number list.
-fn maybe_line_number(lists: &SigLists, function: &mut String, line: Option<&Scalar>) {
+/// Appends `:<line>` when the function matches the line-number list, and
+/// says whether it did (then the result depends on the line).
+fn maybe_line_number(lists: &SigLists, function: &mut String, line: Option<&Scalar>) -> bool {
     if lists.line_numbers.matches(function) {
         function.push(':');
         match line {
             Some(l) => function.push_str(&l.py_str()),
             None => function.push_str("None"),
         }
+        true
+    } else {
+        false
     }
 }
 
@@ -368,7 +409,11 @@ fn strip_rust_hash(s: &mut String) {
         None => (s.len(), false),
     };
     let body = &s[..body_len];
-    if let Some(pos) = body.rfind("::h") {
+    // `rfind("::h")`: the last `h` preceded by `::`.
+    let found = memchr::memrchr_iter(b'h', body.as_bytes())
+        .find(|&h| h >= 2 && body.as_bytes()[h - 2..h] == *b"::")
+        .map(|h| h - 2);
+    if let Some(pos) = found {
         let hex = &body[pos + 3..];
         if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             s.replace_range(pos..body_len, "");
@@ -380,12 +425,26 @@ fn strip_rust_hash(s: &mut String) {
 }
 
 /// Reusable buffers so normalising a frame allocates only its result.
-#[derive(Default)]
 pub(crate) struct Scratch {
     a: String,
     b: String,
     tokens: Vec<(usize, usize)>,
     levels: Vec<u8>,
+    /// Whether the last normalised function got a line number appended.
+    line_used: bool,
+}
+
+impl Scratch {
+    /// Buffers big enough for typical frames, so they rarely grow.
+    pub(crate) fn new() -> Self {
+        Self {
+            a: String::with_capacity(256),
+            b: String::with_capacity(256),
+            tokens: Vec::with_capacity(16),
+            levels: Vec::with_capacity(16),
+            line_used: false,
+        }
+    }
 }
 
 /// Socorro's `normalize_rust_function`.
@@ -400,16 +459,13 @@ fn normalize_rust_function(
         b,
         tokens,
         levels,
+        line_used,
     } = scratch;
     let function = drop_prefix_and_return_type_with(function, tokens, levels).unwrap_or("");
     a.clear();
     if function.contains('<') {
         let _ = replace_enclosed::<()>(function, b'<', b'>', a, |_, inside, out| {
-            out.push_str(if inside.contains(" as ") {
-                inside
-            } else {
-                "<T>"
-            });
+            out.push_str(if contains_as(inside) { inside } else { "<T>" });
             Ok(())
         });
     } else {
@@ -421,9 +477,9 @@ fn normalize_rust_function(
     } else {
         b.push_str(a);
     }
-    maybe_line_number(lists, b, line);
+    *line_used = maybe_line_number(lists, b, line);
     let mut out = String::with_capacity(b.len() + 4);
-    fixup_spaces_and_commas(b, a, &mut out);
+    fixup_spaces_and_commas(b, &mut out);
     strip_rust_hash(&mut out);
     out
 }
@@ -446,6 +502,7 @@ fn normalize_cpp_function(
         b,
         tokens,
         levels,
+        line_used,
     } = scratch;
     // Which special bytes occur at all (later steps work on substrings, so
     // absence here means absence there).
@@ -458,7 +515,7 @@ fn normalize_cpp_function(
             .ok_or(NormalizeError::EmptyFunction)?;
     }
     let mut function: Cow<'_, str> = Cow::Borrowed(function);
-    if mask & M_TICK != 0 && function.contains("`anonymous namespace'") {
+    if mask & M_TICK != 0 && ANONYMOUS_NAMESPACE.find(function.as_bytes()).is_some() {
         function = Cow::Owned(function.replace("`anonymous namespace'", "(anonymous namespace)"));
         mask |= M_PAREN;
     }
@@ -482,14 +539,14 @@ fn normalize_cpp_function(
         b.push_str(a);
     }
     // Without `[` there is nothing to drop, whatever the text says.
-    if mask & M_BRACKET != 0 && b.contains("clone .cold") {
+    if mask & M_BRACKET != 0 && CLONE_COLD.find(b.as_bytes()).is_some() {
         a.clear();
         drop_all_enclosed(b, b'[', b']', a);
         std::mem::swap(a, b);
     }
-    maybe_line_number(lists, b, line);
+    *line_used = maybe_line_number(lists, b, line);
     let mut out = String::with_capacity(b.len() + 4);
-    fixup_spaces_and_commas(b, a, &mut out);
+    fixup_spaces_and_commas(b, &mut out);
     Ok(out)
 }
 
@@ -508,6 +565,31 @@ fn truthy(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
 
+/// The function as normalised (after the missing-module fix) and whether
+/// the Rust rules apply: with the line (when the line-number list matches),
+/// all a function frame's result depends on.
+fn function_key<'a>(function: &'a str, file: Option<&str>) -> (&'a str, bool) {
+    (
+        fix_missing_module(file, function),
+        file.is_some_and(is_rust_source),
+    )
+}
+
+/// The function branch of [`normalize_frame`]; sets `scratch.line_used`.
+fn normalize_function_frame(
+    lists: &SigLists,
+    function: &str,
+    is_rust: bool,
+    line: Option<&Scalar>,
+    scratch: &mut Scratch,
+) -> Result<String, NormalizeError> {
+    if is_rust {
+        Ok(normalize_rust_function(lists, function, line, scratch))
+    } else {
+        normalize_cpp_function(lists, function, line, scratch)
+    }
+}
+
 /// Socorro's `normalize_frame`: function, else `file#line`, else module,
 /// else `(unloaded <module>)`, else `@<offset>`, else `""`.
 fn normalize_frame(
@@ -518,16 +600,8 @@ fn normalize_frame(
 ) -> Result<String, NormalizeError> {
     let file = truthy(frame.file);
     if let Some(function) = truthy(frame.function) {
-        let path = file.and_then(parse_source_file);
-        let function = fix_missing_module(path, function);
-        let is_rust = path.is_some_and(|p| p.ends_with(".rs"));
-        return if is_rust {
-            Ok(normalize_rust_function(
-                lists, function, frame.line, scratch,
-            ))
-        } else {
-            normalize_cpp_function(lists, function, frame.line, scratch)
-        };
+        let (function, is_rust) = function_key(function, file);
+        return normalize_function_frame(lists, function, is_rust, frame.line, scratch);
     }
     if let (Some(file), Some(line)) = (file, frame.line.filter(|l| l.truthy())) {
         let trimmed = file.trim_end_matches(['/', '\\']);
@@ -542,7 +616,11 @@ fn normalize_frame(
     if let Some(module) = truthy(frame.module) {
         let module = module.trim_matches(['[', ']']);
         return Ok(if lowercase_module {
-            module.to_lowercase()
+            if module.is_ascii() {
+                module.to_ascii_lowercase()
+            } else {
+                module.to_lowercase()
+            }
         } else {
             module.to_owned()
         });
@@ -571,15 +649,38 @@ pub(crate) fn create_frame_list(
     let Some(thread) = thread else {
         return Ok(Vec::new());
     };
-    let mut scratch = Scratch::default();
-    let mut out = Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4));
+    let mut scratch = Scratch::new();
+    let mut out: Vec<String> =
+        Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4));
+    // Function frames already normalised in this stack whose result does
+    // not depend on the line: (function, is_rust, index in `out`). Recursion
+    // and event loops repeat functions; a repeat is a copy.
+    let mut seen: Vec<(&str, bool, usize)> = Vec::new();
     for view in frame_views(&thread.frames).take(MAXIMUM_FRAMES_TO_CONSIDER) {
-        out.push(normalize_frame(
-            lists,
-            &view,
-            lowercase_modules,
-            &mut scratch,
-        )?);
+        let Some(function) = truthy(view.function) else {
+            out.push(normalize_frame(
+                lists,
+                &view,
+                lowercase_modules,
+                &mut scratch,
+            )?);
+            continue;
+        };
+        let (function, is_rust) = function_key(function, truthy(view.file));
+        if let Some(&(_, _, i)) = seen
+            .iter()
+            .find(|(f, r, _)| *r == is_rust && *f == function)
+        {
+            let again = out[i].clone();
+            out.push(again);
+            continue;
+        }
+        let normalized =
+            normalize_function_frame(lists, function, is_rust, view.line, &mut scratch)?;
+        if !scratch.line_used {
+            seen.push((function, is_rust, out.len()));
+        }
+        out.push(normalized);
     }
     Ok(out)
 }
@@ -628,7 +729,7 @@ pub fn normalize_function(
         unloaded: None,
         has_unloaded: false,
     };
-    normalize_frame(lists, &view, false, &mut Scratch::default()).unwrap_or_default()
+    normalize_frame(lists, &view, false, &mut Scratch::new()).unwrap_or_default()
 }
 
 /// Normalises one frame (without its inlines) like Socorro's
@@ -646,7 +747,7 @@ pub fn normalize_single_frame(lists: &SigLists, frame: &Frame) -> String {
             .and_then(|u| u.module.as_deref()),
         has_unloaded: !frame.unloaded_modules.is_empty(),
     };
-    normalize_frame(lists, &view, false, &mut Scratch::default()).unwrap_or_default()
+    normalize_frame(lists, &view, false, &mut Scratch::new()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -745,5 +846,132 @@ mod tests {
         );
         assert_eq!(parse_source_file("/build/x.c"), Some("/build/x.c"));
         assert_eq!(parse_source_file("x.c"), None);
+    }
+
+    /// The pieces the normaliser reacts to, for the differential tests below.
+    fn tricky() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let token = prop_oneof![
+            Just("<".to_owned()),
+            Just(">".to_owned()),
+            Just("(".to_owned()),
+            Just(")".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(" ".to_owned()),
+            Just(",".to_owned()),
+            Just("*".to_owned()),
+            Just("&".to_owned()),
+            Just(":".to_owned()),
+            Just("::".to_owned()),
+            Just("::h".to_owned()),
+            Just("0a9f".to_owned()),
+            Just("\n".to_owned()),
+            Just(" as ".to_owned()),
+            Just(" in ".to_owned()),
+            Just("as".to_owned()),
+            Just("in".to_owned()),
+            Just(".rs".to_owned()),
+            Just("/".to_owned()),
+            Just("panic".to_owned()),
+            Just("src/libcore/panicking.rs".to_owned()),
+            Just("hg:hg.mozilla.org/a".to_owned()),
+            "[a-z]{1,4}",
+            any::<String>(),
+        ];
+        proptest::collection::vec(token, 0..10).prop_map(|parts| parts.concat())
+    }
+
+    /// The two-pass `fixup_space` + `fixup_comma` the one-pass version
+    /// replaced.
+    fn fixup_reference(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut spaced = String::new();
+        let mut last = 0;
+        for i in memchr_iter(b' ', bytes) {
+            if matches!(bytes.get(i + 1), Some(b'*' | b'&' | b',')) {
+                spaced.push_str(&s[last..i]);
+                last = i + 1;
+            }
+        }
+        spaced.push_str(&s[last..]);
+        let bytes = spaced.as_bytes();
+        let mut out = String::new();
+        let mut last = 0;
+        for i in memchr_iter(b',', bytes) {
+            if bytes.get(i + 1) != Some(&b' ') {
+                out.push_str(&spaced[last..=i]);
+                out.push(' ');
+                last = i + 1;
+            }
+        }
+        out.push_str(&spaced[last..]);
+        out
+    }
+
+    fn strip_rust_hash_reference(s: &mut String) {
+        let body_len = s.strip_suffix('\n').map_or(s.len(), str::len);
+        let body = &s[..body_len];
+        if let Some(pos) = body.rfind("::h") {
+            let hex = &body[pos + 3..];
+            if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                s.replace_range(pos..body_len, "");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_helpers_match_the_plain_versions(s in tricky(), file in tricky()) {
+            let mut out = String::new();
+            fixup_spaces_and_commas(&s, &mut out);
+            proptest::prop_assert_eq!(out, fixup_reference(&s));
+            proptest::prop_assert_eq!(
+                contains_as_or_in(&s),
+                s.contains(" as ") || s.contains(" in ")
+            );
+            proptest::prop_assert_eq!(contains_as(&s), s.contains(" as "));
+            let (mut fast, mut plain) = (s.clone(), s.clone());
+            strip_rust_hash(&mut fast);
+            strip_rust_hash_reference(&mut plain);
+            proptest::prop_assert_eq!(fast, plain);
+            proptest::prop_assert_eq!(
+                is_rust_source(&file),
+                parse_source_file(&file).is_some_and(|p| p.ends_with(".rs"))
+            );
+        }
+
+        #[test]
+        fn repeated_functions_normalise_like_fresh_ones(
+            functions in proptest::collection::vec(tricky(), 1..5),
+            picks in proptest::collection::vec((0usize..5, 0usize..4, 0i64..3), 0..45),
+        ) {
+            // A stack drawn from a few functions, files and lines, so that
+            // repeats (served from the per-stack cache) are common.
+            let files = [None, Some("hg:h:src/libcore/panicking.rs:1"), Some("a.cpp"), Some("/x.rs")];
+            let frames: Vec<Frame> = picks
+                .iter()
+                .map(|&(f, file, line)| Frame {
+                    function: Some(functions[f % functions.len()].clone()),
+                    file: files[file].map(str::to_owned),
+                    line: Some(Scalar::Int(i128::from(line))),
+                    module: Some("Xul.DLL".to_owned()),
+                    ..Frame::default()
+                })
+                .collect();
+            let thread = Thread { frames, ..Thread::default() };
+            for lists in [
+                SigLists::generic().map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?,
+                SigLists::from_entries("t", &[], &[], &[], &["a", "[a-z]+::h", "panic"])
+                    .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?,
+            ] {
+                let cached = create_frame_list(&lists, Some(&thread), true);
+                let fresh: Result<Vec<String>, NormalizeError> = frame_views(&thread.frames)
+                    .take(MAXIMUM_FRAMES_TO_CONSIDER)
+                    .map(|view| normalize_frame(&lists, &view, true, &mut Scratch::new()))
+                    .collect();
+                proptest::prop_assert_eq!(cached, fresh);
+            }
+        }
     }
 }

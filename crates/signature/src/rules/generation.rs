@@ -105,6 +105,7 @@ pub(crate) fn generate_from_stack(
     for note in c.notes {
         result.info(NAME, note);
     }
+    result.debug_log.reserve(c.debug.len());
     for message in c.debug {
         result.debug(NAME, message);
     }
