@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Build profile of `make run` / `make demo`: release for users; CI sets dev.
 PROFILE ?= release
 
-.PHONY: help run demo test lint fmt clippy docs docs-check bench bench-collector bench-processor bench-search bench-webapp bench-e2e screenshots setup clean
+.PHONY: help run demo test lint fmt clippy docs docs-api bench bench-collector bench-processor bench-search bench-webapp bench-e2e screenshots setup clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -15,7 +15,7 @@ run:  ## build and run the whole pipeline on embedded defaults (data under ./dat
 demo:  ## submit the real crashes of ../shared/testdata to a running `make run` (collector on :8800)
 	$(CARGO) run --profile $(PROFILE) -p socorro --bin socorro -- demo
 
-setup:  ## install and start what the tests need (PostgreSQL when none runs)
+setup:  ## install and start what the tests need: PostgreSQL (when none runs), Ceph RGW (S3), the Pub/Sub emulator, osmem, Chromium
 	@bash scripts/setup.sh
 
 test: setup  ## run every test (nextest), against real embedded and server backends; stops the S3 server after
