@@ -125,7 +125,11 @@ fn config_check_rejects_unknown_and_invalid_settings() {
             .output()
             .unwrap()
     };
-    let ok = check(&[("SOCORRO_COLLECTOR__LISTEN", "127.0.0.1:9999")]);
+    // A command-line option's variable is not an unknown setting.
+    let ok = check(&[
+        ("SOCORRO_COLLECTOR__LISTEN", "127.0.0.1:9999"),
+        ("SOCORRO_DEMO_CORPUS", "/corpus"),
+    ]);
     assert!(
         ok.status.success(),
         "{}",

@@ -10,6 +10,9 @@ use crash_storage::config::StorageConfig;
 use serde::Deserialize;
 use service::telemetry::LogConfig;
 
+/// Variables read by command-line options rather than the config structs.
+const CLI_ENV_VARS: [&str; 1] = ["SOCORRO_DEMO_CORPUS"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AllConfig {
@@ -69,7 +72,11 @@ impl AllConfig {
     /// `SOCORRO_*` variables in the process environment that set nothing
     /// (typos, settings of another version).
     pub fn unknown_env_vars() -> Vec<String> {
-        service::config_keys::unknown_vars::<Self>(std::env::vars().map(|(k, _)| k))
+        service::config_keys::unknown_vars::<Self>(
+            std::env::vars()
+                .map(|(k, _)| k)
+                .filter(|k| !CLI_ENV_VARS.contains(&k.as_str())),
+        )
     }
 
     /// The crash storage these settings name.
