@@ -239,7 +239,16 @@ start() {
   mkdir -p "$state/osd/ceph-0"
   ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$osd_uuid" "${as_root[@]}" >&2 2>>"$state/log/mkfs.log" ||
     die "ceph-osd --mkfs failed"
-  ceph-osd -c "$conf" -i 0 "${as_root[@]}" >&2 2>>"$state/log/daemons.log" || die "ceph-osd failed to start"
+  # Right after the monitor comes up, the OSD's first crush update is
+  # sometimes refused ("wrong fsid": its monitor client has no monmap yet)
+  # and ceph-osd exits; a second start goes through.
+  local tries=1
+  until ceph-osd -c "$conf" -i 0 "${as_root[@]}" >&2 2>>"$state/log/daemons.log"; do
+    ((tries < 4)) || die "ceph-osd failed to start ($tries tries)"
+    log "ceph-osd failed to start (try $tries); retrying"
+    tries=$((tries + 1))
+    sleep 2
+  done
   osd_up() { ceph_cli osd dump 2>/dev/null | grep -q '^osd\.0 up'; }
   wait_for "osd.0 up" osd_up
 
