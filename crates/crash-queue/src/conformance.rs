@@ -27,6 +27,31 @@ use futures_util::future::join_all;
 
 use crate::{CrashQueue, Lease, Message, QueueError, QueueItem, QueueName, pull_in_order};
 
+/// The Pub/Sub emulator program for tests (scripts/pubsub-emulator):
+/// `SOCORRO_TEST_PUBSUB_EMULATOR_BIN`, else where `scripts/pubsub-test.sh`
+/// builds it. Panics, naming the script, when it is missing: the tests that
+/// need it fail rather than skip.
+pub fn pubsub_emulator_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("SOCORRO_TEST_PUBSUB_EMULATOR_BIN") {
+        let p = std::path::PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "SOCORRO_TEST_PUBSUB_EMULATOR_BIN={} does not exist: run `eval \"$(scripts/pubsub-test.sh)\"`",
+            p.display()
+        );
+        return p;
+    }
+    let default = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/pubsub-emulator/pubsub-emulator");
+    assert!(
+        default.is_file(),
+        "the Pub/Sub emulator is not built: SOCORRO_TEST_PUBSUB_EMULATOR_BIN is unset and {} does not exist; \
+         run `eval \"$(scripts/pubsub-test.sh)\"` (installs golang-go and golang-google-cloud-dev, builds it)",
+        default.display()
+    );
+    default
+}
+
 const LONG: Duration = Duration::from_secs(60);
 const DEADLINE: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(10);

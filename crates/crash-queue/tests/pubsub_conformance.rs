@@ -27,7 +27,6 @@
 //! - it keeps everything in memory: a restart loses messages and leases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,27 +58,6 @@ const PUBSUB: Capabilities = Capabilities {
 
 const LONG: Duration = Duration::from_secs(60);
 
-fn emulator_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("SOCORRO_TEST_PUBSUB_EMULATOR_BIN") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "SOCORRO_TEST_PUBSUB_EMULATOR_BIN={} does not exist: run scripts/pubsub-test.sh",
-            p.display()
-        );
-        return p;
-    }
-    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/pubsub-emulator/pubsub-emulator");
-    assert!(
-        default.is_file(),
-        "the Pub/Sub emulator is not built: SOCORRO_TEST_PUBSUB_EMULATOR_BIN is unset and {} does not exist; \
-         run `eval \"$(scripts/pubsub-test.sh)\"` (installs golang-go and golang-google-cloud-dev, builds it)",
-        default.display()
-    );
-    default
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -98,7 +76,7 @@ struct Emulator {
 impl Emulator {
     /// Serve on `port` (0: a free one) with `topics` (`topic:subscription,...`).
     async fn start(port: u16, topics: &str) -> Self {
-        let bin = emulator_bin();
+        let bin = conformance::pubsub_emulator_bin();
         let mut child = Command::new(&bin)
             .args([
                 "-port",

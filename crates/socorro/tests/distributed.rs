@@ -98,27 +98,6 @@ fn host_port(url: &str) -> String {
     }
 }
 
-fn pubsub_emulator_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("SOCORRO_TEST_PUBSUB_EMULATOR_BIN") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "SOCORRO_TEST_PUBSUB_EMULATOR_BIN={} does not exist: run `eval \"$(scripts/pubsub-test.sh)\"`",
-            p.display()
-        );
-        return p;
-    }
-    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/pubsub-emulator/pubsub-emulator");
-    assert!(
-        default.is_file(),
-        "the Pub/Sub emulator is not built: SOCORRO_TEST_PUBSUB_EMULATOR_BIN is unset and {} does not exist; \
-         run `eval \"$(scripts/pubsub-test.sh)\"` (installs golang-go and golang-google-cloud-dev, builds it)",
-        default.display()
-    );
-    default
-}
-
 fn osmem_bin() -> PathBuf {
     let hint = "install osmem-server with `eval \"$(scripts/search-test.sh)\"` \
                 (or set SOCORRO_TEST_ELASTICSEARCH_URL to a cluster)";
@@ -183,7 +162,7 @@ struct Emulator {
 impl Emulator {
     /// Starts on `port` (0: a free one) with `topics` (`topic:subscription,...`).
     async fn start(port: u16, topics: &str, ack_deadline_secs: u64, log: &Path) -> Self {
-        let bin = pubsub_emulator_bin();
+        let bin = crash_queue::conformance::pubsub_emulator_bin();
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
