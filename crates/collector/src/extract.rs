@@ -108,6 +108,25 @@ pub fn sanitize_dump_name(name: &str) -> Result<String, Malformed> {
     Ok(clean)
 }
 
+/// A part's whole data. The body is parsed from one buffer, so a part
+/// normally arrives as one chunk, a slice of that buffer: return it as is
+/// (multer's `Field::bytes` would copy it, 300 KB for a typical dump).
+async fn field_bytes(mut field: multer::Field<'_>) -> multer::Result<Bytes> {
+    let Some(first) = field.chunk().await? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = field.chunk().await? else {
+        return Ok(first);
+    };
+    let mut data = bytes::BytesMut::with_capacity(first.len() + second.len());
+    data.extend_from_slice(&first);
+    data.extend_from_slice(&second);
+    while let Some(chunk) = field.chunk().await? {
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data.freeze())
+}
+
 /// Parse a (decompressed) multipart body.
 pub async fn extract_payload(body: Bytes, boundary: &str) -> Result<Extracted, Malformed> {
     let stream = futures_util::stream::once(async move { Ok::<Bytes, Infallible>(body) });
@@ -127,8 +146,7 @@ pub async fn extract_payload(body: Bytes, boundary: &str) -> Result<Extracted, M
         };
         let Some(name) = field.name().map(str::to_owned) else {
             // Parts with no name are skipped; drain them to move on.
-            field
-                .bytes()
+            field_bytes(field)
                 .await
                 .map_err(|_| Malformed::InvalidPayloadStructure)?;
             continue;
@@ -140,8 +158,7 @@ pub async fn extract_payload(body: Bytes, boundary: &str) -> Result<Extracted, M
             .map(str::to_owned)
             .unwrap_or_else(|| "text/plain".to_owned());
         let has_filename = field.file_name().is_some();
-        let data = field
-            .bytes()
+        let data = field_bytes(field)
             .await
             .map_err(|_| Malformed::InvalidPayloadStructure)?;
 

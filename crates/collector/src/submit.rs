@@ -95,9 +95,6 @@ async fn handle(
     if body.is_empty() {
         return Err(SubmitError::Malformed(Malformed::NoContentLength));
     }
-    if body.is_empty() {
-        return Err(SubmitError::Malformed(Malformed::NoContentLength));
-    }
     let payload_size = body.len();
 
     // Only exactly `gzip` is decompressed, as in Antenna.

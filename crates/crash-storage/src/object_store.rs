@@ -30,6 +30,19 @@ pub trait ObjectStore: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Put `first` (as [`Self::put_many`]), then `last`: once `last` is
+    /// visible every object of `first` is durable, and all are durable when
+    /// this returns `Ok`. A crash is saved this way, its raw crash last.
+    /// Backends may override this to do the whole crash in one go.
+    async fn put_many_then(
+        &self,
+        first: Vec<(String, Bytes)>,
+        last: (String, Bytes),
+    ) -> Result<(), StorageError> {
+        self.put_many(first).await?;
+        self.put(&last.0, last.1).await
+    }
+
     /// The object at `key`; `NotFound` if there is none.
     async fn get(&self, key: &str) -> Result<Bytes, StorageError>;
 

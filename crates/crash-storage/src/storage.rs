@@ -208,9 +208,11 @@ impl<O: ObjectStore + ?Sized> CrashStorage for KeyedCrashStorage<O> {
             first.push((keys::dump(name, id), data.clone()));
         }
         // Dump names and dumps: durable before the raw crash marks the crash complete.
-        self.store.put_many(first).await?;
         self.store
-            .put(&keys::raw_crash(id), Bytes::from(raw.to_sorted_json()))
+            .put_many_then(
+                first,
+                (keys::raw_crash(id), Bytes::from(raw.to_sorted_json())),
+            )
             .await
     }
 
