@@ -2,6 +2,7 @@
 //! frame list into a signature with the sentinel, irrelevant and prefix
 //! lists.
 
+use crate::result::{DebugEntry, concat};
 use crate::siglists::SigLists;
 
 /// Socorro's conditional sentinel: it should apply only when the paired
@@ -12,24 +13,26 @@ const CONDITIONAL_SENTINEL: (&str, &str) = (
     "CrashReporter::CreatePairedMinidumps(void*, unsigned long, nsAString_internal*, nsILocalFile**, nsILocalFile**)",
 );
 
-/// What [`generate`] produced.
+/// What [`generate`] produced (its trace lines go straight to the log).
 pub(crate) struct CSignature {
     pub signature: String,
     pub notes: Vec<String>,
-    pub debug: Vec<String>,
 }
 
 /// Walks the normalised frames (Socorro's `CSignatureTool.generate`).
-/// `crashed_thread` is `None` when no crashing thread is known.
+/// `crashed_thread` is `None` when no crashing thread is known. Trace lines
+/// are appended to `log` under `rule`.
 pub(crate) fn generate(
     lists: &SigLists,
     frames: &[String],
     crashed_thread: Option<i64>,
     conditional_sentinel: bool,
+    rule: &'static str,
+    log: &mut Vec<DebugEntry>,
 ) -> CSignature {
     let mut notes = Vec::new();
-    let mut debug = Vec::with_capacity(16);
-    debug.push(["using ", lists.source()].concat());
+    let mut debug = |message: String| log.push(DebugEntry { rule, message });
+    debug(concat(&["using ", lists.source()]));
 
     // The lowest index of any sentinel is the first frame that is one.
     let mut start = frames.iter().position(|f| lists.is_sentinel(f));
@@ -43,35 +46,46 @@ pub(crate) fn generate(
     let source = match start {
         Some(i) => {
             let index = i.to_string();
-            debug.push(["sentinel; starting at \"", &frames[i], "\" index ", &index].concat());
+            debug(concat(&[
+                "sentinel; starting at \"",
+                &frames[i],
+                "\" index ",
+                &index,
+            ]));
             &frames[i..]
         }
         None => frames,
     };
 
-    let mut kept: Vec<&str> = Vec::with_capacity(8);
+    // The kept frames joined with ` | ` (none is empty, so the signature is
+    // empty exactly when nothing was kept).
+    let mut signature = String::with_capacity(128);
+    let mut last_kept: Option<&str> = None;
     for frame in source {
         let frame = frame.as_str();
         if frame.is_empty() {
-            debug.push("empty string; ignoring: \"\"".to_owned());
+            debug("empty string; ignoring: \"\"".to_owned());
             continue;
         }
         if lists.irrelevant.matches(frame) {
-            debug.push(["irrelevant; ignoring: \"", frame, "\""].concat());
+            debug(concat(&["irrelevant; ignoring: \"", frame, "\""]));
             continue;
         }
-        if !frame.starts_with("(unloaded") && is_mergeable(frame) && kept.last() == Some(&frame) {
+        if !frame.starts_with("(unloaded") && is_mergeable(frame) && last_kept == Some(frame) {
             continue;
         }
-        kept.push(frame);
+        if last_kept.is_some() {
+            signature.push_str(" | ");
+        }
+        signature.push_str(frame);
+        last_kept = Some(frame);
         if !lists.prefix.matches(frame) {
-            debug.push(["not a prefix; stop: \"", frame, "\""].concat());
+            debug(concat(&["not a prefix; stop: \"", frame, "\""]));
             break;
         }
-        debug.push(["prefix; continue iterating: \"", frame, "\""].concat());
+        debug(concat(&["prefix; continue iterating: \"", frame, "\""]));
     }
 
-    let mut signature = kept.join(" | ");
     if signature.is_empty() {
         match crashed_thread {
             None => {
@@ -89,11 +103,7 @@ pub(crate) fn generate(
             }
         }
     }
-    CSignature {
-        signature,
-        notes,
-        debug,
-    }
+    CSignature { signature, notes }
 }
 
 /// Frames that repeat for every frame of a library without symbols; a run

@@ -86,17 +86,20 @@ impl SignatureGenerator {
     }
 
     /// The lists in use.
+    #[inline]
     pub fn lists(&self) -> &SigLists {
         &self.lists
     }
 
     /// The quirk settings in use.
+    #[inline]
     pub fn quirks(&self) -> Quirks {
         self.quirks
     }
 
     /// The crashing thread rules look at (see
     /// [`Quirks::missing_crashing_thread_is_thread_zero`]).
+    #[inline]
     pub(crate) fn crashing_thread(&self, crash: &CrashData) -> Option<i64> {
         match crash.crashing_thread {
             Some(n) => Some(n),

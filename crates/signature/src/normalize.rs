@@ -7,12 +7,15 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use memchr::memmem;
 use regex::Regex;
 
 use crate::crash_data::{Frame, Thread};
 use crate::py::{self, Scalar};
 use crate::siglists::SigLists;
+
+/// HEAD's normaliser, kept verbatim for differential tests.
+#[cfg(test)]
+mod reference;
 
 /// Socorro's `MAXIMUM_FRAMES_TO_CONSIDER`: frames (inlines included) looked at.
 pub const MAXIMUM_FRAMES_TO_CONSIDER: usize = 40;
@@ -41,15 +44,33 @@ impl NormalizeError {
 /// `::$_<digits>::` (lambda numbers; `\d` is Unicode like Python's).
 static LAMBDA_NUMBER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"::\$_\d+::").ok());
 
-/// Finds `::operator` (built once).
-static OPERATOR: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new("::operator"));
-/// Finds `` `anonymous namespace' `` (built once).
-static ANONYMOUS_NAMESPACE: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new("`anonymous namespace'"));
-/// Finds `clone .cold` (built once).
-static CLONE_COLD: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new("clone .cold"));
+/// `::operator`, found by its `p` (a rare byte in names).
+const OPERATOR: (&[u8], usize) = (b"::operator", 3);
+/// `` `anonymous namespace' ``, found by its backtick.
+const ANONYMOUS_NAMESPACE: (&[u8], usize) = (b"`anonymous namespace'", 0);
+/// `clone .cold`, found by its `.` (a rare byte in names).
+const CLONE_COLD: (&[u8], usize) = (b"clone .cold", 6);
+
+/// The first position at or after `from` where `needle` occurs in `hay`,
+/// given that `needle[offset] == RARE`: only the (few) `RARE` bytes are
+/// checked, which for short names beats a general substring searcher.
+fn find_by<const RARE: u8>(
+    hay: &[u8],
+    (needle, offset): (&[u8], usize),
+    from: usize,
+) -> Option<usize> {
+    let rest = hay.get(from + offset..)?;
+    let mut found = None;
+    find_each2::<RARE, RARE>(rest, |i| {
+        let at = from + i;
+        let hit = hay[at..].starts_with(needle);
+        if hit {
+            found = Some(at);
+        }
+        hit
+    });
+    found
+}
 
 const M_SPACE: u8 = 1;
 const M_TICK: u8 = 2;
@@ -92,6 +113,17 @@ static DELIMITER_CLASS: [u8; 256] = {
     t[b'>' as usize] = 2;
     t[b'\'' as usize] = 2;
     t[b' ' as usize] = 3;
+    t
+};
+
+/// The opener each closer of [`DELIMITER_CLASS`] matches.
+static MATCHING_OPENER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b')' as usize] = b'(';
+    t[b'}' as usize] = b'{';
+    t[b']' as usize] = b'[';
+    t[b'>' as usize] = b'<';
+    t[b'\'' as usize] = b'`';
     t
 };
 
@@ -167,11 +199,52 @@ fn is_rust_source(file: &str) -> bool {
 
 /// Byte ranges `[start, end)` of top-level `open ... close` slices; an
 /// unterminated slice runs to the end (Socorro's `find_enclosed_slices`).
-fn enclosed_slices(s: &str, open: u8, close: u8, mut f: impl FnMut(usize, usize)) {
+fn enclosed_slices(s: &str, open: u8, close: u8, f: impl FnMut(usize, usize)) {
+    match (open, close) {
+        (b'<', b'>') => enclosed_slices_of::<b'<', b'>'>(s, f),
+        (b'(', b')') => enclosed_slices_of::<b'(', b')'>(s, f),
+        (b'[', b']') => enclosed_slices_of::<b'[', b']'>(s, f),
+        _ => {
+            let bytes = s.as_bytes();
+            enclosed_slices_at(bytes, memchr::memchr2_iter(open, close, bytes), open, f);
+        }
+    }
+}
+
+/// [`enclosed_slices`] for a known pair of delimiters.
+fn enclosed_slices_of<const OPEN: u8, const CLOSE: u8>(s: &str, mut f: impl FnMut(usize, usize)) {
+    let bytes = s.as_bytes();
     let mut level = 0usize;
     let mut start = 0;
-    let bytes = s.as_bytes();
-    for i in memchr::memchr2_iter(open, close, bytes) {
+    find_each2::<OPEN, CLOSE>(bytes, |i| {
+        if bytes[i] == OPEN {
+            if level == 0 {
+                start = i;
+            }
+            level += 1;
+        } else if level > 0 {
+            level -= 1;
+            if level == 0 {
+                f(start, i + 1);
+            }
+        }
+        false
+    });
+    if level > 0 {
+        f(start, bytes.len());
+    }
+}
+
+/// [`enclosed_slices`] given the positions of the delimiters, in order.
+fn enclosed_slices_at(
+    bytes: &[u8],
+    positions: impl Iterator<Item = usize>,
+    open: u8,
+    mut f: impl FnMut(usize, usize),
+) {
+    let mut level = 0usize;
+    let mut start = 0;
+    for i in positions {
         if bytes[i] == open {
             if level == 0 {
                 start = i;
@@ -185,7 +258,7 @@ fn enclosed_slices(s: &str, open: u8, close: u8, mut f: impl FnMut(usize, usize)
         }
     }
     if level > 0 {
-        f(start, s.len());
+        f(start, bytes.len());
     }
 }
 
@@ -230,7 +303,9 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
     if depth > MAX_NESTING {
         return Err(NormalizeError::TooDeep);
     }
-    if memchr::memchr(b'<', s.as_bytes()).is_none() {
+    // At the top level the caller has checked for `<` (and without one the
+    // replacement below only copies).
+    if depth > 0 && memchr::memchr(b'<', s.as_bytes()).is_none() {
         out.push_str(s);
         return Ok(());
     }
@@ -251,14 +326,14 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
 /// `s.contains(" as ")` (no substring searcher to build for a short slice).
 fn contains_as(s: &str) -> bool {
     let bytes = s.as_bytes();
-    memchr_iter(b' ', bytes).any(|i| bytes.get(i + 1..i + 4) == Some(b"as "))
+    find_each2::<b' ', b' '>(bytes, |i| bytes.get(i + 1..i + 4) == Some(b"as "))
 }
 
 /// `s.contains(" as ") || s.contains(" in ")` in one pass over the spaces
 /// (no substring searcher to build for these short slices).
 fn contains_as_or_in(s: &str) -> bool {
     let bytes = s.as_bytes();
-    memchr_iter(b' ', bytes).any(|i| {
+    find_each2::<b' ', b' '>(bytes, |i| {
         matches!(
             bytes.get(i + 1..i + 4),
             Some([b'a', b's', b' '] | [b'i', b'n', b' '])
@@ -290,73 +365,148 @@ fn drop_all_enclosed(s: &str, open: u8, close: u8, out: &mut String) {
 /// a following `(...)` or `[clone ...]` token). `None` for an empty string.
 #[cfg(test)]
 pub(crate) fn drop_prefix_and_return_type(function: &str) -> Option<&str> {
-    drop_prefix_and_return_type_with(function, &mut Vec::new(), &mut Vec::new())
+    drop_prefix_and_return_type_with(function, &mut Vec::new())
 }
 
-/// [`drop_prefix_and_return_type`] with reusable buffers.
+/// Bit `j` set when byte `j` of `chunk` is one of the delimiters of
+/// [`DELIMITER_CLASS`] (compiled to a handful of SIMD compares).
+#[inline]
+fn delimiter_bits(chunk: &[u8; 16]) -> u32 {
+    let mut flags = [0u8; 16];
+    for (flag, &b) in flags.iter_mut().zip(chunk) {
+        // `(`/`)`, `<`/`>`, `[`/`{`, `]`/`}`, backtick, quote, space.
+        let d = ((b & 0xFE) == b'(')
+            | ((b & 0xFD) == b'<')
+            | ((b & 0xDF) == b'[')
+            | ((b & 0xDF) == b']')
+            | (b == b'`')
+            | (b == b'\'')
+            | (b == b' ');
+        *flag = u8::from(d);
+    }
+    gather_flags(flags)
+}
+
+/// Bit `j` set when `flags[j]` is 1 (each flag is 0 or 1): the multiply
+/// gathers the low bit of each of 8 bytes into the top byte (the partial
+/// products are distinct powers of two, so nothing carries into it).
+/// `black_box` keeps the compiler from fusing this with the compares that
+/// made the flags, which it otherwise does badly.
+#[inline]
+fn gather_flags(flags: [u8; 16]) -> u32 {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let all = u128::from_le_bytes(std::hint::black_box(flags));
+    let (lo, hi) = (all as u64, (all >> 64) as u64);
+    let lo = (lo.wrapping_mul(GATHER) >> 56) as u32;
+    let hi = (hi.wrapping_mul(GATHER) >> 56) as u32;
+    lo | (hi << 8)
+}
+
+/// The 16 bytes to test for positions `base..` of `bytes` (`base` below
+/// its length), as `(block, shift, valid)`: bit `j` of
+/// `(bits(block) >> shift) & valid` stands for byte `base + j`. The last
+/// block overlaps the one before it instead of being copied, unless
+/// `bytes` is shorter than 16 (then it is copied into `padded`).
+#[inline]
+fn block<'b>(bytes: &'b [u8], base: usize, padded: &'b mut [u8; 16]) -> (&'b [u8; 16], u32, u32) {
+    let rest = &bytes[base..];
+    if let Some(chunk) = rest.first_chunk::<16>() {
+        return (chunk, 0, u32::MAX);
+    }
+    if let Some(chunk) = bytes.last_chunk::<16>() {
+        // `rest.len() < 16`, so the shift is 1 to 15.
+        return (chunk, (16 - rest.len()) as u32, u32::MAX);
+    }
+    padded[..rest.len()].copy_from_slice(rest);
+    (padded, 0, (1u32 << rest.len()) - 1)
+}
+
+/// Calls `f` with the index of each byte of `bytes` that is `X` or `Y`, in
+/// order, until `f` returns `true`; says whether it did. Names are short, so
+/// 16-byte blocks of SIMD compares beat a `memchr2` call per hit.
+#[inline]
+fn find_each2<const X: u8, const Y: u8>(bytes: &[u8], mut f: impl FnMut(usize) -> bool) -> bool {
+    let mut base = 0;
+    while base < bytes.len() {
+        let mut padded = [0u8; 16];
+        let (chunk, shift, valid) = block(bytes, base, &mut padded);
+        let mut flags = [0u8; 16];
+        for (flag, &b) in flags.iter_mut().zip(chunk) {
+            *flag = u8::from(b == X) | u8::from(b == Y);
+        }
+        let mut bits = (gather_flags(flags) >> shift) & valid;
+        while bits != 0 {
+            let i = base + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if f(i) {
+                return true;
+            }
+        }
+        base += 16;
+    }
+    false
+}
+
+/// [`drop_prefix_and_return_type`] with a reusable level stack, in one
+/// pass and without a token list: the result starts at the start of the
+/// last top-level token, or of the token before it when that one starts
+/// with `(` or `[clone` (and so on back), which is known when each token
+/// starts. Delimiters are found 16 bytes at a time.
 fn drop_prefix_and_return_type_with<'a>(
     function: &'a str,
-    tokens: &mut Vec<(usize, usize)>,
     levels: &mut Vec<u8>,
 ) -> Option<&'a str> {
     if function.is_empty() {
         return None;
     }
+    // Without a space the loop below finds nothing to drop (callers skip it
+    // then).
     let bytes = function.as_bytes();
-    if memchr::memchr(b' ', bytes).is_none() {
-        return Some(function);
-    }
-    tokens.clear();
     levels.clear();
+    // Start of the current token, and where the result starts if the
+    // current token is the last one.
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Skip ordinary bytes quickly.
-        match bytes[i..]
-            .iter()
-            .position(|b| DELIMITER_CLASS[usize::from(*b)] != 0)
-        {
-            Some(skip) => i += skip,
-            None => break,
-        }
-        let b = bytes[i];
-        let here = i;
-        i += 1;
-        match DELIMITER_CLASS[usize::from(b)] {
-            1 => levels.push(b),
-            2 => {
-                let opener = match b {
-                    b')' => b'(',
-                    b'}' => b'{',
-                    b']' => b'[',
-                    b'>' => b'<',
-                    _ => b'`',
-                };
-                if levels.last() == Some(&opener) {
-                    levels.pop();
+    let mut merged = 0;
+    // The result if the current token turns out to be empty: the last
+    // completed top-level token (merged).
+    let mut last = (0, 0);
+    let mut base = 0;
+    while base < bytes.len() {
+        let mut padded = [0u8; 16];
+        let (chunk, shift, valid) = block(bytes, base, &mut padded);
+        let mut bits = (delimiter_bits(chunk) >> shift) & valid;
+        while bits != 0 {
+            let i = base + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let b = bytes[i];
+            match DELIMITER_CLASS[usize::from(b)] {
+                1 => levels.push(b),
+                2 => {
+                    if levels.last() == Some(&MATCHING_OPENER[usize::from(b)]) {
+                        levels.pop();
+                    }
+                }
+                _ => {
+                    if levels.is_empty() {
+                        // Token `start..i` ends here; the next starts at `i + 1`.
+                        last = (merged, i);
+                        start = i + 1;
+                        let rest = &bytes[start..];
+                        if !(rest.first() == Some(&b'(') || rest.starts_with(b"[clone")) {
+                            merged = start;
+                        }
+                    }
                 }
             }
-            _ => {
-                if levels.is_empty() {
-                    tokens.push((start, here));
-                    start = here + 1;
-                }
-            }
         }
+        base += 16;
     }
-    if start < bytes.len() {
-        tokens.push((start, bytes.len()));
-    }
-    let mut last = tokens.pop()?;
-    while let Some(&prev) = tokens.last() {
-        let text = &function[last.0..last.1];
-        if !(text.starts_with('(') || text.starts_with("[clone")) {
-            break;
-        }
-        tokens.pop();
-        last = (prev.0, last.1);
-    }
-    Some(&function[last.0..last.1])
+    let (from, to) = if start < bytes.len() {
+        (merged, bytes.len())
+    } else {
+        last
+    };
+    Some(&function[from..to])
 }
 
 /// Remove spaces before `*`, `&`, `,`; then make sure every comma is
@@ -367,7 +517,7 @@ fn fixup_spaces_and_commas(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
     let removable = |i: usize| matches!(bytes.get(i), Some(b'*' | b'&' | b','));
     let mut last = 0;
-    for i in memchr::memchr2_iter(b' ', b',', bytes) {
+    find_each2::<b' ', b','>(bytes, |i| {
         if bytes[i] == b' ' {
             if removable(i + 1) {
                 out.push_str(&s[last..i]);
@@ -378,7 +528,8 @@ fn fixup_spaces_and_commas(s: &str, out: &mut String) {
             out.push(' ');
             last = i + 1;
         }
-    }
+        false
+    });
     out.push_str(&s[last..]);
 }
 
@@ -428,7 +579,6 @@ fn strip_rust_hash(s: &mut String) {
 pub(crate) struct Scratch {
     a: String,
     b: String,
-    tokens: Vec<(usize, usize)>,
     levels: Vec<u8>,
     /// Whether the last normalised function got a line number appended.
     line_used: bool,
@@ -440,7 +590,6 @@ impl Scratch {
         Self {
             a: String::with_capacity(256),
             b: String::with_capacity(256),
-            tokens: Vec::with_capacity(16),
             levels: Vec::with_capacity(16),
             line_used: false,
         }
@@ -457,13 +606,19 @@ fn normalize_rust_function(
     let Scratch {
         a,
         b,
-        tokens,
         levels,
         line_used,
     } = scratch;
-    let function = drop_prefix_and_return_type_with(function, tokens, levels).unwrap_or("");
+    // Which special bytes occur at all (later steps work on substrings, so
+    // absence here means absence there; presence only costs a copy).
+    let mask = byte_mask(function.as_bytes());
+    let function = if mask & M_SPACE != 0 {
+        drop_prefix_and_return_type_with(function, levels).unwrap_or("")
+    } else {
+        function
+    };
     a.clear();
-    if function.contains('<') {
+    if mask & M_LT != 0 {
         let _ = replace_enclosed::<()>(function, b'<', b'>', a, |_, inside, out| {
             out.push_str(if contains_as(inside) { inside } else { "<T>" });
             Ok(())
@@ -472,7 +627,7 @@ fn normalize_rust_function(
         a.push_str(function);
     }
     b.clear();
-    if a.contains('(') {
+    if mask & M_PAREN != 0 {
         drop_all_enclosed(a, b'(', b')', b);
     } else {
         b.push_str(a);
@@ -492,15 +647,18 @@ fn normalize_cpp_function(
     scratch: &mut Scratch,
 ) -> Result<String, NormalizeError> {
     let mut function = function;
-    for qualifier in ["const", "const&", "const &", "&&", "&"] {
-        if let Some(rest) = function.strip_suffix(qualifier) {
-            function = py::strip(rest);
+    // Every qualifier ends in `t` or `&`: other names skip the loop (and
+    // when nothing is stripped, no later qualifier can match either).
+    if matches!(function.as_bytes().last(), Some(b't' | b'&')) {
+        for qualifier in ["const", "const&", "const &", "&&", "&"] {
+            if let Some(rest) = function.strip_suffix(qualifier) {
+                function = py::strip(rest);
+            }
         }
     }
     let Scratch {
         a,
         b,
-        tokens,
         levels,
         line_used,
     } = scratch;
@@ -510,13 +668,34 @@ fn normalize_cpp_function(
     if function.is_empty() {
         return Err(NormalizeError::EmptyFunction);
     }
-    if mask & M_SPACE != 0 && OPERATOR.find(function.as_bytes()).is_none() {
-        function = drop_prefix_and_return_type_with(function, tokens, levels)
+    if mask & M_SPACE != 0 {
+        // Socorro skips this step for `::operator` names; the search for it
+        // matters only when the step would drop something.
+        let dropped = drop_prefix_and_return_type_with(function, levels)
             .ok_or(NormalizeError::EmptyFunction)?;
+        if dropped.len() != function.len()
+            && find_by::<b'p'>(function.as_bytes(), OPERATOR, 0).is_none()
+        {
+            function = dropped;
+        }
     }
     let mut function: Cow<'_, str> = Cow::Borrowed(function);
-    if mask & M_TICK != 0 && ANONYMOUS_NAMESPACE.find(function.as_bytes()).is_some() {
-        function = Cow::Owned(function.replace("`anonymous namespace'", "(anonymous namespace)"));
+    if mask & M_TICK != 0
+        && let Some(first) = find_by::<b'`'>(function.as_bytes(), ANONYMOUS_NAMESPACE, 0)
+    {
+        // `str::replace` (leftmost, non-overlapping matches) without
+        // building a substring searcher.
+        let mut replaced = String::with_capacity(function.len());
+        let mut last = 0;
+        let mut next = Some(first);
+        while let Some(at) = next {
+            replaced.push_str(&function[last..at]);
+            replaced.push_str("(anonymous namespace)");
+            last = at + ANONYMOUS_NAMESPACE.0.len();
+            next = find_by::<b'`'>(function.as_bytes(), ANONYMOUS_NAMESPACE, last);
+        }
+        replaced.push_str(&function[last..]);
+        function = Cow::Owned(replaced);
         mask |= M_PAREN;
     }
     if mask & M_DOLLAR != 0
@@ -539,7 +718,7 @@ fn normalize_cpp_function(
         b.push_str(a);
     }
     // Without `[` there is nothing to drop, whatever the text says.
-    if mask & M_BRACKET != 0 && CLONE_COLD.find(b.as_bytes()).is_some() {
+    if mask & M_BRACKET != 0 && find_by::<b'.'>(b.as_bytes(), CLONE_COLD, 0).is_some() {
         a.clear();
         drop_all_enclosed(b, b'[', b']', a);
         std::mem::swap(a, b);
@@ -649,42 +828,148 @@ pub(crate) fn create_frame_list(
     let Some(thread) = thread else {
         return Ok(Vec::new());
     };
-    let mut scratch = Scratch::new();
-    let mut out: Vec<String> =
-        Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4));
-    // Function frames already normalised in this stack whose result does
-    // not depend on the line: (function, is_rust, index in `out`). Recursion
-    // and event loops repeat functions; a repeat is a copy.
-    let mut seen: Vec<(&str, bool, usize)> = Vec::new();
-    for view in frame_views(&thread.frames).take(MAXIMUM_FRAMES_TO_CONSIDER) {
-        let Some(function) = truthy(view.function) else {
-            out.push(normalize_frame(
-                lists,
-                &view,
-                lowercase_modules,
-                &mut scratch,
-            )?);
-            continue;
-        };
-        let (function, is_rust) = function_key(function, truthy(view.file));
-        if let Some(&(_, _, i)) = seen
-            .iter()
-            .find(|(f, r, _)| *r == is_rust && *f == function)
-        {
-            let again = out[i].clone();
-            out.push(again);
-            continue;
+    let mut list = FrameList {
+        lists,
+        lowercase_modules,
+        scratch: Scratch::new(),
+        out: Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4)),
+        seen: Memo::new(("", None, 0)),
+        seen_modules: Memo::new(("", 0)),
+        rust_files: Memo::new(("", false)),
+    };
+    'frames: for frame in &thread.frames {
+        for inline in &frame.inlines {
+            if list.out.len() == MAXIMUM_FRAMES_TO_CONSIDER {
+                break 'frames;
+            }
+            list.push(&FrameView {
+                module: frame.module.as_deref(),
+                function: inline.function.as_deref(),
+                file: inline.file.as_deref(),
+                line: inline.line.as_ref(),
+                offset: frame.offset.as_ref(),
+                unloaded: None,
+                has_unloaded: false,
+            })?;
         }
-        let normalized =
-            normalize_function_frame(lists, function, is_rust, view.line, &mut scratch)?;
-        if !scratch.line_used {
-            seen.push((function, is_rust, out.len()));
+        if list.out.len() == MAXIMUM_FRAMES_TO_CONSIDER {
+            break;
         }
-        out.push(normalized);
+        list.push(&FrameView {
+            module: frame.module.as_deref(),
+            function: frame.function.as_deref(),
+            file: frame.file.as_deref(),
+            line: frame.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: frame
+                .unloaded_modules
+                .first()
+                .and_then(|u| u.module.as_deref()),
+            has_unloaded: !frame.unloaded_modules.is_empty(),
+        })?;
     }
-    Ok(out)
+    Ok(list.out)
 }
 
+/// The state of [`create_frame_list`].
+struct FrameList<'a> {
+    lists: &'a SigLists,
+    lowercase_modules: bool,
+    scratch: Scratch,
+    out: Vec<String>,
+    /// Function frames already normalised in this stack whose result does
+    /// not depend on the line: (function, file, index in `out`). Recursion
+    /// and event loops repeat functions; a repeat is a copy.
+    seen: Memo<(&'a str, Option<&'a str>, usize), MAXIMUM_FRAMES_TO_CONSIDER>,
+    /// Module-only frames already normalised: (module, index in `out`).
+    seen_modules: Memo<(&'a str, usize), 8>,
+    /// Files already classified by [`is_rust_source`].
+    rust_files: Memo<(&'a str, bool), 8>,
+}
+
+/// A small list on the stack (no allocation); pushes beyond `N` are
+/// dropped, which only costs a repeat its shortcut.
+struct Memo<T: Copy, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+impl<T: Copy, const N: usize> Memo<T, N> {
+    fn new(empty: T) -> Self {
+        Self {
+            items: [empty; N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = item;
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items[..self.len].iter()
+    }
+}
+
+impl<'a> FrameList<'a> {
+    fn push(&mut self, view: &FrameView<'a>) -> Result<(), NormalizeError> {
+        let file = truthy(view.file);
+        let Some(function) = truthy(view.function) else {
+            // Without a function or a file, the result is the module's.
+            let module = match (file, truthy(view.module)) {
+                (None, Some(module)) => Some(module),
+                _ => None,
+            };
+            if let Some(module) = module
+                && let Some(&(_, i)) = self.seen_modules.iter().find(|(m, _)| *m == module)
+            {
+                let again = self.out[i].clone();
+                self.out.push(again);
+                return Ok(());
+            }
+            let normalized =
+                normalize_frame(self.lists, view, self.lowercase_modules, &mut self.scratch)?;
+            if let Some(module) = module {
+                self.seen_modules.push((module, self.out.len()));
+            }
+            self.out.push(normalized);
+            return Ok(());
+        };
+        if let Some(&(_, _, i)) = self
+            .seen
+            .iter()
+            .find(|(f, fl, _)| *f == function && *fl == file)
+        {
+            let again = self.out[i].clone();
+            self.out.push(again);
+            return Ok(());
+        }
+        let is_rust = match file {
+            None => false,
+            Some(file) => match self.rust_files.iter().find(|(f, _)| *f == file) {
+                Some(&(_, is_rust)) => is_rust,
+                None => {
+                    let is_rust = is_rust_source(file);
+                    self.rust_files.push((file, is_rust));
+                    is_rust
+                }
+            },
+        };
+        let key = fix_missing_module(file, function);
+        let normalized =
+            normalize_function_frame(self.lists, key, is_rust, view.line, &mut self.scratch)?;
+        if !self.scratch.line_used {
+            self.seen.push((function, file, self.out.len()));
+        }
+        self.out.push(normalized);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
 fn frame_views(frames: &[Frame]) -> impl Iterator<Item = FrameView<'_>> {
     frames.iter().flat_map(|frame| {
         let inlines = frame.inlines.iter().map(move |inline| FrameView {
@@ -781,6 +1066,27 @@ mod tests {
             );
         }
         assert_eq!(drop_prefix_and_return_type(""), None);
+    }
+
+    #[test]
+    fn deep_nesting_drops_like_the_reference() {
+        for depth in [19, 20, 21, 22, 23, 40] {
+            for (open, close) in [("<", ">"), ("(", ")"), ("`", "'"), ("[", ")")] {
+                let nested = format!("{}x y{}", open.repeat(depth), close.repeat(depth));
+                for function in [
+                    format!("void f{nested} g"),
+                    format!("f {nested} (a b)"),
+                    format!("{nested} [clone .cold] h"),
+                    format!("a {}b c", open.repeat(depth)),
+                ] {
+                    assert_eq!(
+                        drop_prefix_and_return_type(&function),
+                        reference::drop_prefix_and_return_type(&function),
+                        "{function}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -882,6 +1188,124 @@ mod tests {
         proptest::collection::vec(token, 0..10).prop_map(|parts| parts.concat())
     }
 
+    /// [`tricky`] plus the C++ constructs the normaliser special-cases.
+    fn tricky_cpp() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let token = prop_oneof![
+            4 => tricky(),
+            1 => prop_oneof![
+                Just("{".to_owned()),
+                Just("}".to_owned()),
+                Just("`".to_owned()),
+                Just("'".to_owned()),
+                Just("$".to_owned()),
+                Just("::$_12::".to_owned()),
+                Just("`anonymous namespace'".to_owned()),
+                Just("(anonymous namespace)".to_owned()),
+                Just("operator".to_owned()),
+                Just("::operator".to_owned()),
+                Just("IPC::ParamTraits".to_owned()),
+                Just("<name omitted>".to_owned()),
+                Just("[clone .cold.1]".to_owned()),
+                Just("clone .cold".to_owned()),
+                Just("[clone".to_owned()),
+                Just(" const".to_owned()),
+                Just("const &".to_owned()),
+                Just("&&".to_owned()),
+                Just(" , ".to_owned()),
+                Just(" *".to_owned()),
+                Just("\u{3000}".to_owned()),
+                Just("é".to_owned()),
+            ],
+        ];
+        proptest::collection::vec(token, 0..8).prop_map(|parts| parts.concat())
+    }
+
+    fn test_lists() -> Vec<SigLists> {
+        vec![
+            SigLists::generic().unwrap(),
+            SigLists::from_entries(
+                "t",
+                &[],
+                &[],
+                &[],
+                &["a", "[a-z]+::h", "panic", "<", "f, ?"],
+            )
+            .unwrap(),
+        ]
+    }
+
+    /// A frame drawn from tricky pieces, for the whole-stack test.
+    fn tricky_frame() -> impl proptest::strategy::Strategy<Value = Frame> {
+        use proptest::prelude::*;
+        let file = prop_oneof![
+            Just(None),
+            Just(Some(String::new())),
+            Just(Some("hg:h:src/libcore/panicking.rs:1".to_owned())),
+            Just(Some(
+                "git:github.com/rust-lang/rust:library/core/src/ptr/mod.rs:abc".to_owned()
+            )),
+            Just(Some("a.cpp".to_owned())),
+            Just(Some("/x.rs".to_owned())),
+            Just(Some("c:\\src\\x.rs".to_owned())),
+            proptest::option::of(tricky()),
+        ];
+        let line = prop_oneof![
+            Just(None),
+            (0i64..3).prop_map(|l| Some(Scalar::Int(i128::from(l)))),
+            Just(Some(Scalar::Str("7".to_owned()))),
+        ];
+        let function = prop_oneof![
+            Just(None),
+            Just(Some(String::new())),
+            Just(Some("panic".to_owned())),
+            Just(Some("a::f(int)".to_owned())),
+            proptest::option::of(tricky_cpp()),
+        ];
+        let module = prop_oneof![
+            Just(None),
+            Just(Some("Xul.DLL".to_owned())),
+            Just(Some("[x]".to_owned())),
+            Just(Some("É.so".to_owned())),
+        ];
+        let offset = prop_oneof![
+            Just(None),
+            Just(Some(Scalar::Str("0x00001a".to_owned()))),
+            Just(Some(Scalar::Int(0))),
+        ];
+        let inline =
+            (function.clone(), file.clone(), line.clone()).prop_map(|(function, file, line)| {
+                crate::crash_data::InlineFrame {
+                    function,
+                    file,
+                    line,
+                }
+            });
+        (
+            function,
+            file,
+            line,
+            module,
+            offset,
+            proptest::collection::vec(inline, 0..3),
+            proptest::collection::vec(proptest::option::of(Just("gone.dll".to_owned())), 0..2),
+        )
+            .prop_map(
+                |(function, file, line, module, offset, inlines, unloaded)| Frame {
+                    function,
+                    file,
+                    line,
+                    module,
+                    offset,
+                    inlines,
+                    unloaded_modules: unloaded
+                        .into_iter()
+                        .map(|module| crate::crash_data::UnloadedModule { module })
+                        .collect(),
+                },
+            )
+    }
+
     /// The two-pass `fixup_space` + `fixup_comma` the one-pass version
     /// replaced.
     fn fixup_reference(s: &str) -> String {
@@ -939,6 +1363,52 @@ mod tests {
                 is_rust_source(&file),
                 parse_source_file(&file).is_some_and(|p| p.ends_with(".rs"))
             );
+        }
+
+        #[test]
+        fn functions_normalise_like_the_reference(
+            function in tricky_cpp(),
+            line in proptest::option::of(0i64..3),
+        ) {
+            let line = line.map(|l| Scalar::Int(i128::from(l)));
+            for lists in test_lists() {
+                let (mut fast, mut old) = (Scratch::new(), reference::Scratch::new());
+                proptest::prop_assert_eq!(
+                    normalize_cpp_function(&lists, &function, line.as_ref(), &mut fast),
+                    reference::normalize_cpp_function(&lists, &function, line.as_ref(), &mut old)
+                );
+                proptest::prop_assert_eq!(fast.line_used, old.line_used);
+                proptest::prop_assert_eq!(
+                    normalize_rust_function(&lists, &function, line.as_ref(), &mut fast),
+                    reference::normalize_rust_function(&lists, &function, line.as_ref(), &mut old)
+                );
+                proptest::prop_assert_eq!(fast.line_used, old.line_used);
+                proptest::prop_assert_eq!(
+                    drop_prefix_and_return_type(&function),
+                    reference::drop_prefix_and_return_type(&function)
+                );
+            }
+        }
+
+        #[test]
+        fn stacks_normalise_like_the_reference(
+            frames in proptest::collection::vec(tricky_frame(), 0..12),
+            picks in proptest::collection::vec(0usize..12, 0..50),
+            lowercase in proptest::bool::ANY,
+        ) {
+            // Repeat frames so the per-stack repeat handling is exercised.
+            let frames: Vec<Frame> = if frames.is_empty() {
+                frames
+            } else {
+                picks.iter().map(|&p| frames[p % frames.len()].clone()).collect()
+            };
+            let thread = Thread { frames, ..Thread::default() };
+            for lists in test_lists() {
+                proptest::prop_assert_eq!(
+                    create_frame_list(&lists, Some(&thread), lowercase),
+                    reference::create_frame_list(&lists, Some(&thread), lowercase)
+                );
+            }
         }
 
         #[test]

@@ -7,11 +7,13 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 /// `str.isspace()`: Unicode `White_Space` plus the ASCII separators 0x1c-0x1f.
+#[inline]
 pub(crate) fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// `str.strip()` with no argument.
+#[inline]
 pub(crate) fn strip(s: &str) -> &str {
     s.trim_matches(is_space)
 }
@@ -115,6 +117,7 @@ impl Scalar {
     }
 
     /// Python truthiness.
+    #[inline]
     pub fn truthy(&self) -> bool {
         match self {
             Self::Str(s) => !s.is_empty(),

@@ -70,10 +70,13 @@ impl SignatureResult {
 
     /// Replaces the signature and logs the change.
     pub(crate) fn set_signature(&mut self, rule: &'static str, signature: String) {
-        let message = format!(
-            "change signature: \"{}\" -> \"{}\"",
-            self.signature, signature
-        );
+        let message = concat(&[
+            "change signature: \"",
+            &self.signature,
+            "\" -> \"",
+            &signature,
+            "\"",
+        ]);
         self.debug(rule, message);
         self.signature = signature;
     }
@@ -90,4 +93,15 @@ impl SignatureResult {
             message: message.into(),
         });
     }
+}
+
+/// `parts` concatenated with one exact-size allocation (cheaper than
+/// `format!` in the per-crash path).
+#[inline]
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }

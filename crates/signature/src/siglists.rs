@@ -71,6 +71,7 @@ pub(crate) struct PatternList {
 impl PatternList {
     /// Python's `re.compile("|".join(lines)).match(text)`. An empty list is
     /// the empty regex, which matches everything (Socorro's behaviour).
+    #[inline]
     pub(crate) fn matches(&self, text: &str) -> bool {
         if self.entries.is_empty() {
             return true;
@@ -202,6 +203,7 @@ impl SigLists {
     }
 
     /// Whether `frame` is exactly one of the sentinels.
+    #[inline]
     pub(crate) fn is_sentinel(&self, frame: &str) -> bool {
         self.sentinels_by_len
             .get(frame.len())

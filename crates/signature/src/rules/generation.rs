@@ -97,6 +97,8 @@ pub(crate) fn generate_from_stack(
         &frames,
         crashing_thread,
         generator.quirks().apply_conditional_sentinel,
+        NAME,
+        &mut result.debug_log,
     );
     if !frames.is_empty() {
         result.extra.proto_signature = Some(frames.join(" | "));
@@ -104,10 +106,6 @@ pub(crate) fn generate_from_stack(
     }
     for note in c.notes {
         result.info(NAME, note);
-    }
-    result.debug_log.reserve(c.debug.len());
-    for message in c.debug {
-        result.debug(NAME, message);
     }
     if !c.signature.is_empty() {
         result.set_signature(NAME, c.signature);

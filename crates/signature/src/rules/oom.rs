@@ -17,6 +17,12 @@ const FRAGMENTS: [&str; 5] = [
     "AutoEnterOOMUnsafeRegion",
     "alloc::oom::oom",
 ];
+/// Searchers for [`FRAGMENTS`] (built once, not per signature).
+static FRAGMENT_FINDERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 5]> =
+    std::sync::LazyLock::new(|| FRAGMENTS.map(memchr::memmem::Finder::new));
+/// Searchers for `OOM` and `oom`, which every fragment contains.
+static OOM_FINDERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+    std::sync::LazyLock::new(|| ["OOM", "oom"].map(memchr::memmem::Finder::new));
 /// Crash reasons that mean an OOM.
 const REASONS: [&str; 2] = ["STATUS_FATAL_MEMORY_EXHAUSTION", "STATUS_NO_MEMORY"];
 /// Windows last-error values that mean an OOM.
@@ -46,7 +52,16 @@ impl Rule for OomSignature {
         if signature.is_empty() {
             return Ok(false);
         }
-        if FRAGMENTS.iter().any(|f| signature.contains(f)) {
+        // Every fragment contains `OOM` or `oom`: most signatures are ruled
+        // out by those two searches.
+        let maybe = OOM_FINDERS
+            .iter()
+            .any(|f| f.find(signature.as_bytes()).is_some());
+        if maybe
+            && FRAGMENT_FINDERS
+                .iter()
+                .any(|f| f.find(signature.as_bytes()).is_some())
+        {
             return Ok(true);
         }
         let last_error = generator
@@ -83,5 +98,20 @@ impl Rule for OomSignature {
         };
         result.set_signature(self.name(), signature);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fragment_contains_oom() {
+        for fragment in FRAGMENTS {
+            assert!(
+                fragment.contains("OOM") || fragment.contains("oom"),
+                "{fragment}"
+            );
+        }
     }
 }

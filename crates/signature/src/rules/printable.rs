@@ -20,8 +20,11 @@ impl Rule for SigPrintableCharsOnly {
         result: &mut SignatureResult,
     ) -> Result<(), RuleError> {
         let stripped = py::strip(&result.signature);
+        // Branch-free over all bytes (so it vectorises), not `all()`.
         if stripped.len() == result.signature.len()
-            && stripped.bytes().all(|b| (b' '..=b'~').contains(&b))
+            && stripped
+                .bytes()
+                .fold(true, |ok, b| ok & (b' '..=b'~').contains(&b))
         {
             return Ok(());
         }

@@ -19,7 +19,9 @@ impl Rule for SigTruncate {
         _: &CrashData,
         result: &SignatureResult,
     ) -> Result<bool, RuleError> {
-        Ok(result.signature.chars().count() > SIGNATURE_MAX_LENGTH)
+        // A string has at most as many characters as bytes.
+        Ok(result.signature.len() > SIGNATURE_MAX_LENGTH
+            && result.signature.chars().count() > SIGNATURE_MAX_LENGTH)
     }
 
     fn action(

@@ -27,6 +27,21 @@ pub(crate) fn fix_whitespace(signature: &str) -> String {
     out
 }
 
+/// A cheap sufficient condition for [`fix_whitespace`] to change nothing:
+/// no leading, trailing or double space and no control or non-ASCII byte
+/// (branch-free, so it vectorises; anything unusual takes the exact path).
+fn is_clean(signature: &str) -> bool {
+    let sig = signature.as_bytes();
+    let unusual = sig
+        .iter()
+        .fold(false, |acc, &b| acc | !(0x20..0x80).contains(&b));
+    let double_space = sig
+        .iter()
+        .zip(sig.iter().skip(1))
+        .fold(false, |acc, (&a, &b)| acc | ((a == b' ') & (b == b' ')));
+    sig.first() != Some(&b' ') && sig.last() != Some(&b' ') && !unusual && !double_space
+}
+
 impl Rule for SigFixWhitespace {
     fn name(&self) -> &'static str {
         "SigFixWhitespace"
@@ -38,14 +53,7 @@ impl Rule for SigFixWhitespace {
         _: &CrashData,
         result: &mut SignatureResult,
     ) -> Result<(), RuleError> {
-        let sig = result.signature.as_bytes();
-        let clean = sig.first() != Some(&b' ')
-            && sig.last() != Some(&b' ')
-            && memchr::memmem::find(sig, b"  ").is_none()
-            && result.signature.is_ascii()
-            && !sig.iter().any(|b| b.is_ascii_whitespace() && *b != b' ')
-            && !sig.iter().any(|b| (0x1c..=0x1f).contains(b) || *b == 0x0b);
-        if clean {
+        if is_clean(&result.signature) {
             return Ok(());
         }
         let fixed = fix_whitespace(&result.signature);
@@ -53,5 +61,19 @@ impl Rule for SigFixWhitespace {
             result.set_signature(self.name(), fixed);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn clean_signatures_need_no_fix(s in "[ a-z\\t\\n\\x0b\\x1c\\x01é\\u{3000}|]{0,12}") {
+            if is_clean(&s) {
+                proptest::prop_assert_eq!(fix_whitespace(&s), s);
+            }
+        }
     }
 }

@@ -1,0 +1,689 @@
+//! The normaliser as it was before the single-pass rewrite, kept verbatim
+//! (test builds only) as the reference the fast code is checked against.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use regex::Regex;
+
+use super::{MAX_NESTING, NormalizeError};
+use crate::py::{self, Scalar};
+use crate::siglists::SigLists;
+
+/// `::$_<digits>::` (lambda numbers; `\d` is Unicode like Python's).
+static LAMBDA_NUMBER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"::\$_\d+::").ok());
+
+/// Finds `::operator` (built once).
+static OPERATOR: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("::operator"));
+/// Finds `` `anonymous namespace' `` (built once).
+static ANONYMOUS_NAMESPACE: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("`anonymous namespace'"));
+/// Finds `clone .cold` (built once).
+static CLONE_COLD: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("clone .cold"));
+
+const M_SPACE: u8 = 1;
+const M_TICK: u8 = 2;
+const M_DOLLAR: u8 = 4;
+const M_LT: u8 = 8;
+const M_PAREN: u8 = 16;
+const M_BRACKET: u8 = 32;
+
+/// Flags of the bytes that trigger C++ normalisation steps (branch-free so
+/// the compiler vectorises it).
+fn byte_mask(bytes: &[u8]) -> u8 {
+    bytes
+        .iter()
+        .fold(0u8, |m, &b| m | BYTE_MASK[usize::from(b)])
+}
+
+static BYTE_MASK: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = M_SPACE;
+    t[b'`' as usize] = M_TICK;
+    t[b'$' as usize] = M_DOLLAR;
+    t[b'<' as usize] = M_LT;
+    t[b'(' as usize] = M_PAREN;
+    t[b'[' as usize] = M_BRACKET;
+    t
+};
+
+/// Byte classes for [`drop_prefix_and_return_type_with`]: 0 ordinary,
+/// 1 opener, 2 closer, 3 space.
+static DELIMITER_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'(' as usize] = 1;
+    t[b'{' as usize] = 1;
+    t[b'[' as usize] = 1;
+    t[b'<' as usize] = 1;
+    t[b'`' as usize] = 1;
+    t[b')' as usize] = 2;
+    t[b'}' as usize] = 2;
+    t[b']' as usize] = 2;
+    t[b'>' as usize] = 2;
+    t[b'\'' as usize] = 2;
+    t[b' ' as usize] = 3;
+    t
+};
+
+/// Byte ranges `[start, end)` of top-level `open ... close` slices; an
+/// unterminated slice runs to the end (Socorro's `find_enclosed_slices`).
+fn enclosed_slices(s: &str, open: u8, close: u8, mut f: impl FnMut(usize, usize)) {
+    let mut level = 0usize;
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    for i in memchr::memchr2_iter(open, close, bytes) {
+        if bytes[i] == open {
+            if level == 0 {
+                start = i;
+            }
+            level += 1;
+        } else if level > 0 {
+            level -= 1;
+            if level == 0 {
+                f(start, i + 1);
+            }
+        }
+    }
+    if level > 0 {
+        f(start, s.len());
+    }
+}
+
+/// Socorro's `replace_enclosed_slices`: `replace(before, inside, out)` writes
+/// the replacement of each slice; `before` is the text since the last slice.
+fn replace_enclosed<E>(
+    s: &str,
+    open: u8,
+    close: u8,
+    out: &mut String,
+    mut replace: impl FnMut(&str, &str, &mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut prev = 0;
+    let mut result = Ok(());
+    enclosed_slices(s, open, close, |start, end| {
+        if result.is_err() {
+            return;
+        }
+        let before = &s[prev..start];
+        out.push_str(before);
+        result = replace(before, &s[start..end], out);
+        prev = end;
+    });
+    result?;
+    out.push_str(&s[prev..]);
+    Ok(())
+}
+
+/// `s[1:-1]` on an enclosed slice (drops the opener and the last code point).
+fn strip_outer(inside: &str) -> &str {
+    let body = &inside[1..];
+    match body.char_indices().last() {
+        Some((i, _)) => &body[..i],
+        None => "",
+    }
+}
+
+/// Socorro's `collapse_types` for C++: `<...>` becomes `<T>` except for
+/// `<name omitted>`, ` as `/` in ` contents, text after `operator`, and
+/// `IPC::ParamTraits<...>` (collapsed recursively).
+fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), NormalizeError> {
+    if depth > MAX_NESTING {
+        return Err(NormalizeError::TooDeep);
+    }
+    if memchr::memchr(b'<', s.as_bytes()).is_none() {
+        out.push_str(s);
+        return Ok(());
+    }
+    replace_enclosed(s, b'<', b'>', out, |before, inside, out| {
+        if inside == "<name omitted>" || contains_as_or_in(inside) || before.ends_with("operator") {
+            out.push_str(inside);
+        } else if before.ends_with("IPC::ParamTraits") {
+            out.push('<');
+            collapse_types_cpp(strip_outer(inside), out, depth + 1)?;
+            out.push('>');
+        } else {
+            out.push_str("<T>");
+        }
+        Ok(())
+    })
+}
+
+/// `s.contains(" as ")` (no substring searcher to build for a short slice).
+fn contains_as(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    memchr_iter(b' ', bytes).any(|i| bytes.get(i + 1..i + 4) == Some(b"as "))
+}
+
+/// `s.contains(" as ") || s.contains(" in ")` in one pass over the spaces
+/// (no substring searcher to build for these short slices).
+fn contains_as_or_in(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    memchr_iter(b' ', bytes).any(|i| {
+        matches!(
+            bytes.get(i + 1..i + 4),
+            Some([b'a', b's', b' '] | [b'i', b'n', b' '])
+        )
+    })
+}
+
+/// Socorro's `collapse_arguments`: drops `(...)` except `(anonymous
+/// namespace)` and text after `operator`.
+fn collapse_arguments_cpp(s: &str, out: &mut String) {
+    if memchr::memchr(b'(', s.as_bytes()).is_none() {
+        out.push_str(s);
+        return;
+    }
+    let _ = replace_enclosed::<()>(s, b'(', b')', out, |before, inside, out| {
+        if inside == "(anonymous namespace)" || before.ends_with("operator") {
+            out.push_str(inside);
+        }
+        Ok(())
+    });
+}
+
+fn drop_all_enclosed(s: &str, open: u8, close: u8, out: &mut String) {
+    let _ = replace_enclosed::<()>(s, open, close, out, |_, _, _| Ok(()));
+}
+
+/// Socorro's `drop_prefix_and_return_type`: splits on spaces outside
+/// `()`, `{}`, `[]`, `<>` and `` `' `` and keeps the last token (joined with
+/// a following `(...)` or `[clone ...]` token). `None` for an empty string.
+pub(super) fn drop_prefix_and_return_type(function: &str) -> Option<&str> {
+    drop_prefix_and_return_type_with(function, &mut Vec::new(), &mut Vec::new())
+}
+
+/// [`drop_prefix_and_return_type`] with reusable buffers.
+fn drop_prefix_and_return_type_with<'a>(
+    function: &'a str,
+    tokens: &mut Vec<(usize, usize)>,
+    levels: &mut Vec<u8>,
+) -> Option<&'a str> {
+    if function.is_empty() {
+        return None;
+    }
+    let bytes = function.as_bytes();
+    if memchr::memchr(b' ', bytes).is_none() {
+        return Some(function);
+    }
+    tokens.clear();
+    levels.clear();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip ordinary bytes quickly.
+        match bytes[i..]
+            .iter()
+            .position(|b| DELIMITER_CLASS[usize::from(*b)] != 0)
+        {
+            Some(skip) => i += skip,
+            None => break,
+        }
+        let b = bytes[i];
+        let here = i;
+        i += 1;
+        match DELIMITER_CLASS[usize::from(b)] {
+            1 => levels.push(b),
+            2 => {
+                let opener = match b {
+                    b')' => b'(',
+                    b'}' => b'{',
+                    b']' => b'[',
+                    b'>' => b'<',
+                    _ => b'`',
+                };
+                if levels.last() == Some(&opener) {
+                    levels.pop();
+                }
+            }
+            _ => {
+                if levels.is_empty() {
+                    tokens.push((start, here));
+                    start = here + 1;
+                }
+            }
+        }
+    }
+    if start < bytes.len() {
+        tokens.push((start, bytes.len()));
+    }
+    let mut last = tokens.pop()?;
+    while let Some(&prev) = tokens.last() {
+        let text = &function[last.0..last.1];
+        if !(text.starts_with('(') || text.starts_with("[clone")) {
+            break;
+        }
+        tokens.pop();
+        last = (prev.0, last.1);
+    }
+    Some(&function[last.0..last.1])
+}
+
+/// Remove spaces before `*`, `&`, `,`; then make sure every comma is
+/// followed by a space (Socorro's `fixup_space` and `fixup_comma`), in one
+/// pass: a comma needs a space unless the next character left after the
+/// first step is already one.
+fn fixup_spaces_and_commas(s: &str, out: &mut String) {
+    let bytes = s.as_bytes();
+    let removable = |i: usize| matches!(bytes.get(i), Some(b'*' | b'&' | b','));
+    let mut last = 0;
+    for i in memchr::memchr2_iter(b' ', b',', bytes) {
+        if bytes[i] == b' ' {
+            if removable(i + 1) {
+                out.push_str(&s[last..i]);
+                last = i + 1;
+            }
+        } else if bytes.get(i + 1) != Some(&b' ') || removable(i + 2) {
+            out.push_str(&s[last..=i]);
+            out.push(' ');
+            last = i + 1;
+        }
+    }
+    out.push_str(&s[last..]);
+}
+
+fn memchr_iter(needle: u8, hay: &[u8]) -> memchr::Memchr<'_> {
+    memchr::memchr_iter(needle, hay)
+}
+
+/// Appends `:<line>` when the function matches the line-number list, and
+/// says whether it did (then the result depends on the line).
+fn maybe_line_number(lists: &SigLists, function: &mut String, line: Option<&Scalar>) -> bool {
+    if lists.line_numbers.matches(function) {
+        function.push(':');
+        match line {
+            Some(l) => function.push_str(&l.py_str()),
+            None => function.push_str("None"),
+        }
+        true
+    } else {
+        false
+    }
+}
+
+/// Strips a trailing Rust symbol hash `::h<hex>` (Python `$` also allows a
+/// final newline).
+fn strip_rust_hash(s: &mut String) {
+    let (body_len, newline) = match s.strip_suffix('\n') {
+        Some(b) => (b.len(), true),
+        None => (s.len(), false),
+    };
+    let body = &s[..body_len];
+    // `rfind("::h")`: the last `h` preceded by `::`.
+    let found = memchr::memrchr_iter(b'h', body.as_bytes())
+        .find(|&h| h >= 2 && body.as_bytes()[h - 2..h] == *b"::")
+        .map(|h| h - 2);
+    if let Some(pos) = found {
+        let hex = &body[pos + 3..];
+        if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            s.replace_range(pos..body_len, "");
+            if newline {
+                debug_assert!(s.ends_with('\n'));
+            }
+        }
+    }
+}
+
+/// Reusable buffers so normalising a frame allocates only its result.
+pub(super) struct Scratch {
+    a: String,
+    b: String,
+    tokens: Vec<(usize, usize)>,
+    levels: Vec<u8>,
+    /// Whether the last normalised function got a line number appended.
+    pub(super) line_used: bool,
+}
+
+impl Scratch {
+    /// Buffers big enough for typical frames, so they rarely grow.
+    pub(super) fn new() -> Self {
+        Self {
+            a: String::with_capacity(256),
+            b: String::with_capacity(256),
+            tokens: Vec::with_capacity(16),
+            levels: Vec::with_capacity(16),
+            line_used: false,
+        }
+    }
+}
+
+/// Socorro's `normalize_rust_function`.
+pub(super) fn normalize_rust_function(
+    lists: &SigLists,
+    function: &str,
+    line: Option<&Scalar>,
+    scratch: &mut Scratch,
+) -> String {
+    let Scratch {
+        a,
+        b,
+        tokens,
+        levels,
+        line_used,
+    } = scratch;
+    let function = drop_prefix_and_return_type_with(function, tokens, levels).unwrap_or("");
+    a.clear();
+    if function.contains('<') {
+        let _ = replace_enclosed::<()>(function, b'<', b'>', a, |_, inside, out| {
+            out.push_str(if contains_as(inside) { inside } else { "<T>" });
+            Ok(())
+        });
+    } else {
+        a.push_str(function);
+    }
+    b.clear();
+    if a.contains('(') {
+        drop_all_enclosed(a, b'(', b')', b);
+    } else {
+        b.push_str(a);
+    }
+    *line_used = maybe_line_number(lists, b, line);
+    let mut out = String::with_capacity(b.len() + 4);
+    fixup_spaces_and_commas(b, &mut out);
+    strip_rust_hash(&mut out);
+    out
+}
+
+/// Socorro's `normalize_cpp_function`.
+pub(super) fn normalize_cpp_function(
+    lists: &SigLists,
+    function: &str,
+    line: Option<&Scalar>,
+    scratch: &mut Scratch,
+) -> Result<String, NormalizeError> {
+    let mut function = function;
+    for qualifier in ["const", "const&", "const &", "&&", "&"] {
+        if let Some(rest) = function.strip_suffix(qualifier) {
+            function = py::strip(rest);
+        }
+    }
+    let Scratch {
+        a,
+        b,
+        tokens,
+        levels,
+        line_used,
+    } = scratch;
+    // Which special bytes occur at all (later steps work on substrings, so
+    // absence here means absence there).
+    let mut mask = byte_mask(function.as_bytes());
+    if function.is_empty() {
+        return Err(NormalizeError::EmptyFunction);
+    }
+    if mask & M_SPACE != 0 && OPERATOR.find(function.as_bytes()).is_none() {
+        function = drop_prefix_and_return_type_with(function, tokens, levels)
+            .ok_or(NormalizeError::EmptyFunction)?;
+    }
+    let mut function: Cow<'_, str> = Cow::Borrowed(function);
+    if mask & M_TICK != 0 && ANONYMOUS_NAMESPACE.find(function.as_bytes()).is_some() {
+        function = Cow::Owned(function.replace("`anonymous namespace'", "(anonymous namespace)"));
+        mask |= M_PAREN;
+    }
+    if mask & M_DOLLAR != 0
+        && function.contains("::$_")
+        && let Some(re) = LAMBDA_NUMBER.as_ref()
+        && let Cow::Owned(replaced) = re.replace_all(&function, "::$$::")
+    {
+        function = Cow::Owned(replaced);
+    }
+    a.clear();
+    if mask & M_LT != 0 {
+        collapse_types_cpp(&function, a, 0)?;
+    } else {
+        a.push_str(&function);
+    }
+    b.clear();
+    if mask & M_PAREN != 0 {
+        collapse_arguments_cpp(a, b);
+    } else {
+        b.push_str(a);
+    }
+    // Without `[` there is nothing to drop, whatever the text says.
+    if mask & M_BRACKET != 0 && CLONE_COLD.find(b.as_bytes()).is_some() {
+        a.clear();
+        drop_all_enclosed(b, b'[', b']', a);
+        std::mem::swap(a, b);
+    }
+    *line_used = maybe_line_number(lists, b, line);
+    let mut out = String::with_capacity(b.len() + 4);
+    fixup_spaces_and_commas(b, &mut out);
+    Ok(out)
+}
+
+// ---- HEAD's frame-list code, verbatim apart from visibility (for whole-stack differential tests) ----
+
+use super::MAXIMUM_FRAMES_TO_CONSIDER;
+use crate::crash_data::{Frame, Thread};
+
+/// Socorro's `parse_source_file`: the path part of a VCS-style source file.
+fn parse_source_file(file: &str) -> Option<&str> {
+    if file.is_empty() {
+        return None;
+    }
+    let mut colons = [0usize; 4];
+    let mut count = 0;
+    for i in memchr_iter(b':', file.as_bytes()) {
+        if count == 4 {
+            count += 1;
+            break;
+        }
+        colons[count] = i;
+        count += 1;
+    }
+    match count {
+        3 => Some(&file[colons[1] + 1..colons[2]]),
+        1 => Some(&file[colons[0] + 1..]),
+        _ if file.starts_with('/') => Some(file),
+        _ => None,
+    }
+}
+
+/// Bug 1544246: Rust 1.34 panic symbols lack their module path. The source
+/// file is parsed only for the few function names concerned.
+fn fix_missing_module<'a>(file: Option<&str>, function: &'a str) -> &'a str {
+    let (path, fixed) = match function {
+        "capacity_overflow" => (
+            "src/liballoc/raw_vec.rs",
+            "alloc::raw_vec::capacity_overflow",
+        ),
+        "expect_failed" => ("src/libcore/option.rs", "core::option::expect_failed"),
+        "panic_bounds_check" => (
+            "src/libcore/panicking.rs",
+            "core::panicking::panic_bounds_check",
+        ),
+        "panic_fmt" => ("src/libcore/panicking.rs", "core::panicking::panic_fmt"),
+        "panic" => ("src/libcore/panicking.rs", "core::panicking::panic"),
+        "slice_index_order_fail" => (
+            "src/libcore/slice/mod.rs",
+            "core::slice::slice_index_order_fail",
+        ),
+        "begin_panic_fmt" => ("src/libstd/panicking.rs", "std::panicking::begin_panic_fmt"),
+        "continue_panic_fmt" => (
+            "src/libstd/panicking.rs",
+            "std::panicking::continue_panic_fmt",
+        ),
+        "rust_panic_with_hook" => (
+            "src/libstd/panicking.rs",
+            "std::panicking::rust_panic_with_hook",
+        ),
+        _ => return function,
+    };
+    if file.and_then(parse_source_file) == Some(path) {
+        fixed
+    } else {
+        function
+    }
+}
+
+/// Whether [`parse_source_file`] gives a path ending in `.rs`. The path is
+/// either a suffix of `file` or ends just before its last `:` (the
+/// `vcs:repo:path:revision` form), so most files are ruled out without
+/// parsing them.
+fn is_rust_source(file: &str) -> bool {
+    let maybe = file.ends_with(".rs")
+        || memchr::memrchr(b':', file.as_bytes()).is_some_and(|c| file[..c].ends_with(".rs"));
+    maybe && parse_source_file(file).is_some_and(|p| p.ends_with(".rs"))
+}
+
+/// The inputs of Socorro's `normalize_frame` for one (possibly inline) frame.
+struct FrameView<'a> {
+    module: Option<&'a str>,
+    function: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<&'a Scalar>,
+    offset: Option<&'a Scalar>,
+    unloaded: Option<&'a str>,
+    has_unloaded: bool,
+}
+
+fn truthy(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// The function as normalised (after the missing-module fix) and whether
+/// the Rust rules apply: with the line (when the line-number list matches),
+/// all a function frame's result depends on.
+fn function_key<'a>(function: &'a str, file: Option<&str>) -> (&'a str, bool) {
+    (
+        fix_missing_module(file, function),
+        file.is_some_and(is_rust_source),
+    )
+}
+
+/// The function branch of [`normalize_frame`]; sets `scratch.line_used`.
+fn normalize_function_frame(
+    lists: &SigLists,
+    function: &str,
+    is_rust: bool,
+    line: Option<&Scalar>,
+    scratch: &mut Scratch,
+) -> Result<String, NormalizeError> {
+    if is_rust {
+        Ok(normalize_rust_function(lists, function, line, scratch))
+    } else {
+        normalize_cpp_function(lists, function, line, scratch)
+    }
+}
+
+/// Socorro's `normalize_frame`: function, else `file#line`, else module,
+/// else `(unloaded <module>)`, else `@<offset>`, else `""`.
+fn normalize_frame(
+    lists: &SigLists,
+    frame: &FrameView<'_>,
+    lowercase_module: bool,
+    scratch: &mut Scratch,
+) -> Result<String, NormalizeError> {
+    let file = truthy(frame.file);
+    if let Some(function) = truthy(frame.function) {
+        let (function, is_rust) = function_key(function, file);
+        return normalize_function_frame(lists, function, is_rust, frame.line, scratch);
+    }
+    if let (Some(file), Some(line)) = (file, frame.line.filter(|l| l.truthy())) {
+        let trimmed = file.trim_end_matches(['/', '\\']);
+        let base = if trimmed.contains('\\') {
+            trimmed.rsplit('\\').next()
+        } else {
+            trimmed.rsplit('/').next()
+        }
+        .unwrap_or(trimmed);
+        return Ok(format!("{base}#{}", line.py_str()));
+    }
+    if let Some(module) = truthy(frame.module) {
+        let module = module.trim_matches(['[', ']']);
+        return Ok(if lowercase_module {
+            if module.is_ascii() {
+                module.to_ascii_lowercase()
+            } else {
+                module.to_lowercase()
+            }
+        } else {
+            module.to_owned()
+        });
+    }
+    if frame.has_unloaded {
+        return Ok(format!("(unloaded {})", frame.unloaded.unwrap_or("None")));
+    }
+    if let Some(offset) = frame.offset.filter(|o| o.truthy()) {
+        let mut out = String::from("@");
+        match offset {
+            Scalar::Str(s) => py::strip_leading_zeros(s, &mut out),
+            other => out.push_str(&other.py_str()),
+        }
+        return Ok(out);
+    }
+    Ok(String::new())
+}
+
+/// Socorro's `create_frame_list`: normalised frames of a thread, inlines
+/// first, at most [`MAXIMUM_FRAMES_TO_CONSIDER`] entries.
+pub(super) fn create_frame_list(
+    lists: &SigLists,
+    thread: Option<&Thread>,
+    lowercase_modules: bool,
+) -> Result<Vec<String>, NormalizeError> {
+    let Some(thread) = thread else {
+        return Ok(Vec::new());
+    };
+    let mut scratch = Scratch::new();
+    let mut out: Vec<String> =
+        Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4));
+    // Function frames already normalised in this stack whose result does
+    // not depend on the line: (function, is_rust, index in `out`). Recursion
+    // and event loops repeat functions; a repeat is a copy.
+    let mut seen: Vec<(&str, bool, usize)> = Vec::new();
+    for view in frame_views(&thread.frames).take(MAXIMUM_FRAMES_TO_CONSIDER) {
+        let Some(function) = truthy(view.function) else {
+            out.push(normalize_frame(
+                lists,
+                &view,
+                lowercase_modules,
+                &mut scratch,
+            )?);
+            continue;
+        };
+        let (function, is_rust) = function_key(function, truthy(view.file));
+        if let Some(&(_, _, i)) = seen
+            .iter()
+            .find(|(f, r, _)| *r == is_rust && *f == function)
+        {
+            let again = out[i].clone();
+            out.push(again);
+            continue;
+        }
+        let normalized =
+            normalize_function_frame(lists, function, is_rust, view.line, &mut scratch)?;
+        if !scratch.line_used {
+            seen.push((function, is_rust, out.len()));
+        }
+        out.push(normalized);
+    }
+    Ok(out)
+}
+
+fn frame_views(frames: &[Frame]) -> impl Iterator<Item = FrameView<'_>> {
+    frames.iter().flat_map(|frame| {
+        let inlines = frame.inlines.iter().map(move |inline| FrameView {
+            module: frame.module.as_deref(),
+            function: inline.function.as_deref(),
+            file: inline.file.as_deref(),
+            line: inline.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: None,
+            has_unloaded: false,
+        });
+        inlines.chain(std::iter::once(FrameView {
+            module: frame.module.as_deref(),
+            function: frame.function.as_deref(),
+            file: frame.file.as_deref(),
+            line: frame.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: frame
+                .unloaded_modules
+                .first()
+                .and_then(|u| u.module.as_deref()),
+            has_unloaded: !frame.unloaded_modules.is_empty(),
+        }))
+    })
+}
