@@ -2,7 +2,7 @@
 //! frame list into a signature with the sentinel, irrelevant and prefix
 //! lists.
 
-use crate::result::{DebugEntry, concat};
+use crate::result::{DebugEntry, NormalizedFrames, concat};
 use crate::siglists::SigLists;
 
 /// Socorro's conditional sentinel: it should apply only when the paired
@@ -24,7 +24,7 @@ pub(crate) struct CSignature {
 /// are appended to `log` under `rule`.
 pub(crate) fn generate(
     lists: &SigLists,
-    frames: &[String],
+    frames: &NormalizedFrames,
     crashed_thread: Option<i64>,
     conditional_sentinel: bool,
     rule: &'static str,
@@ -43,26 +43,26 @@ pub(crate) fn generate(
             (a, b) => a.or(b),
         };
     }
-    let source = match start {
-        Some(i) => {
+    let skip = match start.and_then(|i| Some((i, frames.get(i)?))) {
+        Some((i, frame)) => {
             let index = i.to_string();
             debug(concat(&[
                 "sentinel; starting at \"",
-                &frames[i],
+                frame,
                 "\" index ",
                 &index,
             ]));
-            &frames[i..]
+            i
         }
-        None => frames,
+        None => 0,
     };
+    let source = frames.iter().skip(skip);
 
     // The kept frames joined with ` | ` (none is empty, so the signature is
     // empty exactly when nothing was kept).
     let mut signature = String::with_capacity(128);
     let mut last_kept: Option<&str> = None;
     for frame in source {
-        let frame = frame.as_str();
         if frame.is_empty() {
             debug("empty string; ignoring: \"\"".to_owned());
             continue;
@@ -96,8 +96,8 @@ pub(crate) fn generate(
                 notes.push(format!(
                     "CSignatureTool: no frame data for crashing thread ({n})"
                 ));
-                signature = match source.first() {
-                    Some(first) => first.clone(),
+                signature = match frames.get(skip) {
+                    Some(first) => first.to_owned(),
                     None => "EMPTY: no frame data available".to_owned(),
                 };
             }

@@ -180,7 +180,7 @@ pub fn report(
                 changed,
                 notes: &result.notes,
                 debug_log: args.debug.then_some(result.debug_log.as_slice()),
-                proto_signature: result.extra.proto_signature.as_deref(),
+                proto_signature: result.extra.proto_signature(),
             };
             serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
             writeln!(out)

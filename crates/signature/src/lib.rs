@@ -18,6 +18,6 @@ pub use normalize::{
     MAXIMUM_FRAMES_TO_CONSIDER, normalize_function, normalize_single_frame, parse_source_file,
 };
 pub use py::Scalar;
-pub use result::{DebugEntry, Extra, SignatureResult};
+pub use result::{DebugEntry, Extra, NormalizedFrames, SignatureResult};
 pub use rules::rule_names;
 pub use siglists::{SigListError, SigLists};

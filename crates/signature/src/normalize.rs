@@ -11,6 +11,7 @@ use regex::Regex;
 
 use crate::crash_data::{Frame, Thread};
 use crate::py::{self, Scalar};
+use crate::result::NormalizedFrames;
 use crate::siglists::SigLists;
 
 /// HEAD's normaliser, kept verbatim for differential tests.
@@ -580,6 +581,8 @@ pub(crate) struct Scratch {
     a: String,
     b: String,
     levels: Vec<u8>,
+    /// The last normalised function.
+    out: String,
     /// Whether the last normalised function got a line number appended.
     line_used: bool,
 }
@@ -591,22 +594,24 @@ impl Scratch {
             a: String::with_capacity(256),
             b: String::with_capacity(256),
             levels: Vec::with_capacity(16),
+            out: String::with_capacity(256),
             line_used: false,
         }
     }
 }
 
-/// Socorro's `normalize_rust_function`.
+/// Socorro's `normalize_rust_function`, into `scratch.out`.
 fn normalize_rust_function(
     lists: &SigLists,
     function: &str,
     line: Option<&Scalar>,
     scratch: &mut Scratch,
-) -> String {
+) {
     let Scratch {
         a,
         b,
         levels,
+        out,
         line_used,
     } = scratch;
     // Which special bytes occur at all (later steps work on substrings, so
@@ -633,19 +638,18 @@ fn normalize_rust_function(
         b.push_str(a);
     }
     *line_used = maybe_line_number(lists, b, line);
-    let mut out = String::with_capacity(b.len() + 4);
-    fixup_spaces_and_commas(b, &mut out);
-    strip_rust_hash(&mut out);
-    out
+    out.clear();
+    fixup_spaces_and_commas(b, out);
+    strip_rust_hash(out);
 }
 
-/// Socorro's `normalize_cpp_function`.
+/// Socorro's `normalize_cpp_function`, into `scratch.out`.
 fn normalize_cpp_function(
     lists: &SigLists,
     function: &str,
     line: Option<&Scalar>,
     scratch: &mut Scratch,
-) -> Result<String, NormalizeError> {
+) -> Result<(), NormalizeError> {
     let mut function = function;
     // Every qualifier ends in `t` or `&`: other names skip the loop (and
     // when nothing is stripped, no later qualifier can match either).
@@ -660,6 +664,7 @@ fn normalize_cpp_function(
         a,
         b,
         levels,
+        out,
         line_used,
     } = scratch;
     // Which special bytes occur at all (later steps work on substrings, so
@@ -724,9 +729,9 @@ fn normalize_cpp_function(
         std::mem::swap(a, b);
     }
     *line_used = maybe_line_number(lists, b, line);
-    let mut out = String::with_capacity(b.len() + 4);
-    fixup_spaces_and_commas(b, &mut out);
-    Ok(out)
+    out.clear();
+    fixup_spaces_and_commas(b, out);
+    Ok(())
 }
 
 /// The inputs of Socorro's `normalize_frame` for one (possibly inline) frame.
@@ -754,16 +759,18 @@ fn function_key<'a>(function: &'a str, file: Option<&str>) -> (&'a str, bool) {
     )
 }
 
-/// The function branch of [`normalize_frame`]; sets `scratch.line_used`.
+/// The function branch of [`normalize_frame`], into `scratch.out`; sets
+/// `scratch.line_used`.
 fn normalize_function_frame(
     lists: &SigLists,
     function: &str,
     is_rust: bool,
     line: Option<&Scalar>,
     scratch: &mut Scratch,
-) -> Result<String, NormalizeError> {
+) -> Result<(), NormalizeError> {
     if is_rust {
-        Ok(normalize_rust_function(lists, function, line, scratch))
+        normalize_rust_function(lists, function, line, scratch);
+        Ok(())
     } else {
         normalize_cpp_function(lists, function, line, scratch)
     }
@@ -780,7 +787,8 @@ fn normalize_frame(
     let file = truthy(frame.file);
     if let Some(function) = truthy(frame.function) {
         let (function, is_rust) = function_key(function, file);
-        return normalize_function_frame(lists, function, is_rust, frame.line, scratch);
+        normalize_function_frame(lists, function, is_rust, frame.line, scratch)?;
+        return Ok(scratch.out.clone());
     }
     if let (Some(file), Some(line)) = (file, frame.line.filter(|l| l.truthy())) {
         let trimmed = file.trim_end_matches(['/', '\\']);
@@ -824,15 +832,17 @@ pub(crate) fn create_frame_list(
     lists: &SigLists,
     thread: Option<&Thread>,
     lowercase_modules: bool,
-) -> Result<Vec<String>, NormalizeError> {
+) -> Result<NormalizedFrames, NormalizeError> {
     let Some(thread) = thread else {
-        return Ok(Vec::new());
+        return Ok(NormalizedFrames::default());
     };
     let mut list = FrameList {
         lists,
         lowercase_modules,
         scratch: Scratch::new(),
-        out: Vec::with_capacity(MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4)),
+        out: NormalizedFrames::with_capacity(
+            MAXIMUM_FRAMES_TO_CONSIDER.min(thread.frames.len() + 4),
+        ),
         seen: Memo::new(("", None, 0)),
         seen_modules: Memo::new(("", 0)),
         rust_files: Memo::new(("", false)),
@@ -876,7 +886,7 @@ struct FrameList<'a> {
     lists: &'a SigLists,
     lowercase_modules: bool,
     scratch: Scratch,
-    out: Vec<String>,
+    out: NormalizedFrames,
     /// Function frames already normalised in this stack whose result does
     /// not depend on the line: (function, file, index in `out`). Recursion
     /// and event loops repeat functions; a repeat is a copy.
@@ -926,8 +936,7 @@ impl<'a> FrameList<'a> {
             if let Some(module) = module
                 && let Some(&(_, i)) = self.seen_modules.iter().find(|(m, _)| *m == module)
             {
-                let again = self.out[i].clone();
-                self.out.push(again);
+                self.out.push_again(i);
                 return Ok(());
             }
             let normalized =
@@ -935,7 +944,7 @@ impl<'a> FrameList<'a> {
             if let Some(module) = module {
                 self.seen_modules.push((module, self.out.len()));
             }
-            self.out.push(normalized);
+            self.out.push(&normalized);
             return Ok(());
         };
         if let Some(&(_, _, i)) = self
@@ -943,8 +952,7 @@ impl<'a> FrameList<'a> {
             .iter()
             .find(|(f, fl, _)| *f == function && *fl == file)
         {
-            let again = self.out[i].clone();
-            self.out.push(again);
+            self.out.push_again(i);
             return Ok(());
         }
         let is_rust = match file {
@@ -959,12 +967,11 @@ impl<'a> FrameList<'a> {
             },
         };
         let key = fix_missing_module(file, function);
-        let normalized =
-            normalize_function_frame(self.lists, key, is_rust, view.line, &mut self.scratch)?;
+        normalize_function_frame(self.lists, key, is_rust, view.line, &mut self.scratch)?;
         if !self.scratch.line_used {
             self.seen.push((function, file, self.out.len()));
         }
-        self.out.push(normalized);
+        self.out.push(&self.scratch.out);
         Ok(())
     }
 }
@@ -1374,13 +1381,15 @@ mod tests {
             for lists in test_lists() {
                 let (mut fast, mut old) = (Scratch::new(), reference::Scratch::new());
                 proptest::prop_assert_eq!(
-                    normalize_cpp_function(&lists, &function, line.as_ref(), &mut fast),
+                    normalize_cpp_function(&lists, &function, line.as_ref(), &mut fast)
+                        .map(|()| fast.out.clone()),
                     reference::normalize_cpp_function(&lists, &function, line.as_ref(), &mut old)
                 );
                 proptest::prop_assert_eq!(fast.line_used, old.line_used);
+                normalize_rust_function(&lists, &function, line.as_ref(), &mut fast);
                 proptest::prop_assert_eq!(
-                    normalize_rust_function(&lists, &function, line.as_ref(), &mut fast),
-                    reference::normalize_rust_function(&lists, &function, line.as_ref(), &mut old)
+                    &fast.out,
+                    &reference::normalize_rust_function(&lists, &function, line.as_ref(), &mut old)
                 );
                 proptest::prop_assert_eq!(fast.line_used, old.line_used);
                 proptest::prop_assert_eq!(
@@ -1405,7 +1414,7 @@ mod tests {
             let thread = Thread { frames, ..Thread::default() };
             for lists in test_lists() {
                 proptest::prop_assert_eq!(
-                    create_frame_list(&lists, Some(&thread), lowercase),
+                    create_frame_list(&lists, Some(&thread), lowercase).map(|f| f.to_vec()),
                     reference::create_frame_list(&lists, Some(&thread), lowercase)
                 );
             }
@@ -1435,7 +1444,7 @@ mod tests {
                 SigLists::from_entries("t", &[], &[], &[], &["a", "[a-z]+::h", "panic"])
                     .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?,
             ] {
-                let cached = create_frame_list(&lists, Some(&thread), true);
+                let cached = create_frame_list(&lists, Some(&thread), true).map(|f| f.to_vec());
                 let fresh: Result<Vec<String>, NormalizeError> = frame_views(&thread.frames)
                     .take(MAXIMUM_FRAMES_TO_CONSIDER)
                     .map(|view| normalize_frame(&lists, &view, true, &mut Scratch::new()))

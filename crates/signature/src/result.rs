@@ -26,16 +26,127 @@ impl Serialize for DebugEntry {
     }
 }
 
-/// Extra outputs of the stack-based rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The normalised frames of a stack, stored once: their ` | `-joined text
+/// (Socorro's `proto_signature`) and where each frame lies in it. One
+/// string instead of one per frame: building and dropping them is a large
+/// share of a signature's cost otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NormalizedFrames {
+    joined: String,
+    spans: Vec<(usize, usize)>,
+}
+
+impl NormalizedFrames {
+    pub(crate) fn with_capacity(frames: usize) -> Self {
+        Self {
+            joined: String::with_capacity(frames * 32),
+            spans: Vec::with_capacity(frames),
+        }
+    }
+
+    /// Appends a frame.
+    #[inline]
+    pub(crate) fn push(&mut self, frame: &str) {
+        if !self.spans.is_empty() {
+            self.joined.push_str(" | ");
+        }
+        let start = self.joined.len();
+        self.joined.push_str(frame);
+        self.spans.push((start, self.joined.len()));
+    }
+
+    /// Appends frame `i` again.
+    #[inline]
+    pub(crate) fn push_again(&mut self, i: usize) {
+        let Some(&(start, end)) = self.spans.get(i) else {
+            return;
+        };
+        if !self.spans.is_empty() {
+            self.joined.push_str(" | ");
+        }
+        let at = self.joined.len();
+        self.joined.extend_from_within(start..end);
+        self.spans.push((at, at + end - start));
+    }
+
+    /// How many frames.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Frame `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.spans
+            .get(i)
+            .map(|&(start, end)| &self.joined[start..end])
+    }
+
+    /// The frames in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.spans
+            .iter()
+            .map(|&(start, end)| &self.joined[start..end])
+    }
+
+    /// The frames joined with ` | ` (Socorro's `proto_signature`).
+    pub fn joined(&self) -> &str {
+        &self.joined
+    }
+
+    /// The frames as owned strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+}
+
+/// Serialised as a list of strings.
+impl Serialize for NormalizedFrames {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Extra outputs of the stack-based rule: the normalised frames of C/C++/Rust
+/// stacks with frames. Serialises as `proto_signature` (the frames joined
+/// with ` | `, indexed and searchable in Socorro) and `normalized_frames`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extra {
-    /// All normalised frames joined with ` | ` (indexed and searchable in
-    /// Socorro as `proto_signature`). Only for C/C++/Rust stacks with frames.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proto_signature: Option<String>,
+    frames: Option<NormalizedFrames>,
+}
+
+impl Extra {
+    /// All normalised frames joined with ` | ` (Socorro's `proto_signature`).
+    pub fn proto_signature(&self) -> Option<&str> {
+        self.frames.as_ref().map(NormalizedFrames::joined)
+    }
+
     /// The normalised frames (at most 40, inlines included).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub normalized_frames: Option<Vec<String>>,
+    pub fn normalized_frames(&self) -> Option<&NormalizedFrames> {
+        self.frames.as_ref()
+    }
+
+    pub(crate) fn set_frames(&mut self, frames: NormalizedFrames) {
+        self.frames = Some(frames);
+    }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = if self.frames.is_some() { 2 } else { 0 };
+        let mut st = s.serialize_struct("Extra", n)?;
+        if let Some(frames) = &self.frames {
+            st.serialize_field("proto_signature", frames.joined())?;
+            st.serialize_field("normalized_frames", frames)?;
+        }
+        st.end()
+    }
 }
 
 /// The generated signature, the notes for the processed crash and the rule

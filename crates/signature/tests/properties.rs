@@ -167,7 +167,7 @@ proptest! {
         for generator in generators() {
             let result = generator.generate(&crash);
             check(&result.signature)?;
-            if let Some(frames) = &result.extra.normalized_frames {
+            if let Some(frames) = result.extra.normalized_frames() {
                 prop_assert!(frames.len() <= signature::MAXIMUM_FRAMES_TO_CONSIDER);
             }
         }

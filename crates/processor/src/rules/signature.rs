@@ -28,7 +28,7 @@ impl Rule for SignatureGeneratorRule {
             crash.processed = map;
         }
         crash.set("signature", result.signature.clone());
-        if let Some(proto) = result.extra.proto_signature.clone() {
+        if let Some(proto) = result.extra.proto_signature() {
             crash.set("proto_signature", proto);
         }
         crash.set("signature_debug", result.debug_text());

@@ -5,7 +5,7 @@ use super::{Rule, RuleError};
 use crate::crash_data::CrashData;
 use crate::generator::SignatureGenerator;
 use crate::normalize::{self, NormalizeError};
-use crate::result::SignatureResult;
+use crate::result::{NormalizedFrames, SignatureResult};
 use crate::{c_tool, java};
 
 pub(crate) struct SignatureGenerationRule;
@@ -83,14 +83,14 @@ pub(crate) fn generate_from_stack(
                             NormalizeError::EmptyFunction.python_message()
                         ),
                     );
-                    Vec::new()
+                    NormalizedFrames::default()
                 }
                 Err(e @ NormalizeError::TooDeep) => {
                     return Err(RuleError(e.python_message().to_owned()));
                 }
             }
         }
-        None => Vec::new(),
+        None => NormalizedFrames::default(),
     };
     let c = c_tool::generate(
         lists,
@@ -101,8 +101,7 @@ pub(crate) fn generate_from_stack(
         &mut result.debug_log,
     );
     if !frames.is_empty() {
-        result.extra.proto_signature = Some(frames.join(" | "));
-        result.extra.normalized_frames = Some(frames);
+        result.extra.set_frames(frames);
     }
     for note in c.notes {
         result.info(NAME, note);

@@ -105,11 +105,11 @@ pub fn run_table(file: &str, min_cases: usize) -> usize {
             ));
         }
         if let Some(proto) = &case.proto_signature
-            && result.extra.proto_signature.as_ref() != Some(proto)
+            && result.extra.proto_signature() != Some(proto.as_str())
         {
             failures.push(format!(
                 "{label}: proto_signature\n    expected {proto:?}\n    got      {:?}",
-                result.extra.proto_signature
+                result.extra.proto_signature()
             ));
         }
         assert!(result.signature.len() <= signature::SIGNATURE_MAX_LENGTH);
