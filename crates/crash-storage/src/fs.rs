@@ -9,6 +9,14 @@
 //! [`crate::keys::validate_object_key`]), so a
 //! leftover temporary file from an interrupted write is invisible.
 //!
+//! Objects of 64 KiB or more (dumps) are written with `O_DIRECT` on Linux:
+//! straight from an aligned copy to the disk, skipping the page cache. A
+//! buffered write plus `fdatasync` of a 300 KB dump costs about twice the
+//! CPU and disk time (page-cache allocation, copy, dirty writeback); with
+//! direct IO a crash's three durable files cost about what one buffered
+//! file did. Where the filesystem refuses `O_DIRECT` (tmpfs, some FUSE and
+//! network filesystems) the store falls back to buffered writes for good.
+//!
 //! Directory fsyncs are group-committed ([`DirSyncer`]): concurrent writers
 //! that renamed into the same directory share one fsync that starts after all
 //! of their renames, so the per-crash cost under load is about one fsync per
@@ -18,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -34,6 +42,9 @@ pub struct FsObjectStore {
     /// Directories known to exist durably (their entry in the parent is fsync'd).
     known_dirs: Arc<Mutex<HashSet<PathBuf>>>,
     dir_syncer: Arc<DirSyncer>,
+    /// Whether large objects are still tried with `O_DIRECT` (cleared the
+    /// first time the filesystem refuses it).
+    direct_io: Arc<AtomicBool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,6 +163,7 @@ impl FsObjectStore {
             root,
             known_dirs: Arc::new(Mutex::new(HashSet::new())),
             dir_syncer: Arc::new(DirSyncer::default()),
+            direct_io: Arc::new(AtomicBool::new(cfg!(target_os = "linux"))),
         };
         store.remember_dir(&store.root);
         Ok(store)
@@ -245,6 +257,16 @@ impl FsObjectStore {
             .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp.{:016x}", rand::rng().random::<u64>()));
         let create = || -> io::Result<()> {
+            if data.len() >= DIRECT_IO_MIN_BYTES && self.direct_io.load(Ordering::Relaxed) {
+                match write_direct(&tmp, data) {
+                    Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                        // EINVAL: this filesystem does not do O_DIRECT.
+                        tracing::info!(root = %self.root.display(), error = %e, "no direct IO on this file system; using buffered writes");
+                        self.direct_io.store(false, Ordering::Relaxed);
+                    }
+                    other => return other,
+                }
+            }
             let mut f = File::create(&tmp)?;
             f.write_all(data)?;
             f.sync_data()
@@ -334,6 +356,48 @@ fn remove_all(temps: &[PathBuf]) {
     for tmp in temps {
         let _ = fs::remove_file(tmp);
     }
+}
+
+/// Objects this large are written with `O_DIRECT` (see the module docs).
+const DIRECT_IO_MIN_BYTES: usize = 64 * 1024;
+/// Alignment of buffer, offset and length for `O_DIRECT` (covers 512-byte
+/// and 4 KiB logical blocks).
+const DIRECT_IO_ALIGN: usize = 4096;
+
+/// Write `data` to a new file at `path` with `O_DIRECT` and make it durable:
+/// the data is copied to an aligned buffer padded to whole blocks, written,
+/// and the file cut back to its length before `fdatasync`. `InvalidInput`
+/// (EINVAL) means the filesystem does not support it; `path` is then absent.
+#[cfg(target_os = "linux")]
+fn write_direct(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let padded = data.len().div_ceil(DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
+    let mut buf: Vec<u8> = Vec::with_capacity(padded + DIRECT_IO_ALIGN);
+    // The allocation does not move below (the capacity is enough), so the
+    // offset stays aligned.
+    let offset = buf.as_ptr().align_offset(DIRECT_IO_ALIGN);
+    buf.resize(offset, 0);
+    buf.extend_from_slice(data);
+    buf.resize(offset + padded, 0);
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)?;
+        f.write_all(&buf[offset..])?;
+        f.set_len(data.len() as u64)?;
+        f.sync_data()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    result
+}
+
+#[cfg(not(target_os = "linux"))]
+fn write_direct(_path: &Path, _data: &[u8]) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::InvalidInput))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -487,6 +551,51 @@ mod dir_sync_tests {
                 .unwrap();
         }
         assert_eq!(store.dir_syncer.fsyncs(&tmp.path().join("d")), 5);
+    }
+
+    #[tokio::test]
+    async fn large_objects_round_trip_exactly() {
+        // Around the direct-IO threshold and block size, and a dump-sized
+        // object whose length is not a whole number of blocks.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FsObjectStore::open(tmp.path()).unwrap();
+        for len in [
+            DIRECT_IO_MIN_BYTES - 1,
+            DIRECT_IO_MIN_BYTES,
+            DIRECT_IO_MIN_BYTES + 1,
+            300_001,
+            1 << 20,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let key = format!("v1/dump/{len}");
+            store.put(&key, Bytes::from(data.clone())).await.unwrap();
+            assert_eq!(store.get(&key).await.unwrap(), data, "{len}");
+            let on_disk = std::fs::metadata(tmp.path().join(&key)).unwrap().len();
+            assert_eq!(on_disk, len as u64);
+            // Replacing it with a shorter object leaves no tail behind.
+            store
+                .put(&key, Bytes::from(vec![9u8; len / 2]))
+                .await
+                .unwrap();
+            assert_eq!(store.get(&key).await.unwrap(), vec![9u8; len / 2]);
+        }
+        assert_eq!(store.list("v1/dump/").await.unwrap().len(), 5);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn direct_write_is_exact_or_refused_cleanly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        let data: Vec<u8> = (0..100_003).map(|i| (i % 253) as u8).collect();
+        match write_direct(&path, &data) {
+            Ok(()) => assert_eq!(std::fs::read(&path).unwrap(), data),
+            // A filesystem without O_DIRECT (tmpfs): nothing is left behind.
+            Err(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+                assert!(!path.exists());
+            }
+        }
     }
 
     #[tokio::test]
