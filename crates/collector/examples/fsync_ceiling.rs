@@ -1,9 +1,13 @@
 //! The disk's own ceiling for the collector benchmark: how many durable
 //! 300 KB file writes per second `concurrency` writers achieve, each write
-//! done the way crash storage does it (temp file, fsync, rename, dir fsync).
+//! done the way crash storage writes a dump (temp file written with
+//! `O_DIRECT` and fdatasync'd, rename, dir fsync), or with `buffered` as a
+//! plain buffered write + fdatasync (how storage wrote dumps before).
 //!
-//! `cargo run --release --example fsync_ceiling -- <dir> [seconds] [concurrency] [bytes]`
-//! prints `writes/s`. The files are removed at the end.
+//! `cargo run --release --example fsync_ceiling -- <dir> [seconds] [concurrency] [bytes] [direct|buffered]`
+//! prints `writes/s`. The files are left for the caller to remove: deleting
+//! them here would tax a measurement that follows (ext4 without a journal
+//! skips recently freed inodes on every create).
 
 use std::fs::File;
 use std::io::Write;
@@ -21,6 +25,7 @@ fn main() -> std::io::Result<()> {
     let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
     let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(32);
     let size: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(300_000);
+    let direct = args.get(5).map(String::as_str) != Some("buffered");
     std::fs::create_dir_all(&dir)?;
     let data: Arc<Vec<u8>> = Arc::new((0..size).map(|i| (i * 131 % 251) as u8).collect());
     let stop = Arc::new(AtomicBool::new(false));
@@ -33,9 +38,13 @@ fn main() -> std::io::Result<()> {
             while !stop.load(Ordering::Relaxed) {
                 let tmp = dir.join(format!(".w{t}-{i}.tmp"));
                 let dst = dir.join(format!("w{t}-{i}"));
-                let mut f = File::create(&tmp)?;
-                f.write_all(&data)?;
-                f.sync_data()?;
+                if direct {
+                    crash_storage::fs::write_direct(&tmp, &data)?;
+                } else {
+                    let mut f = File::create(&tmp)?;
+                    f.write_all(&data)?;
+                    f.sync_data()?;
+                }
                 std::fs::rename(&tmp, &dst)?;
                 File::open(&dir)?.sync_all()?;
                 // Files are kept until the end: deleting them here would make
@@ -55,6 +64,5 @@ fn main() -> std::io::Result<()> {
     }
     let rate = count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
     println!("{rate:.0}");
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

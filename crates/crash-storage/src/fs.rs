@@ -368,8 +368,9 @@ const DIRECT_IO_ALIGN: usize = 4096;
 /// the data is copied to an aligned buffer padded to whole blocks, written,
 /// and the file cut back to its length before `fdatasync`. `InvalidInput`
 /// (EINVAL) means the filesystem does not support it; `path` is then absent.
+/// Public for the collector benchmark's disk-ceiling measurement.
 #[cfg(target_os = "linux")]
-fn write_direct(path: &Path, data: &[u8]) -> io::Result<()> {
+pub fn write_direct(path: &Path, data: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let padded = data.len().div_ceil(DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
     let mut buf: Vec<u8> = Vec::with_capacity(padded + DIRECT_IO_ALIGN);
@@ -395,8 +396,9 @@ fn write_direct(path: &Path, data: &[u8]) -> io::Result<()> {
     result
 }
 
+/// `O_DIRECT` is Linux-only here: elsewhere this always refuses.
 #[cfg(not(target_os = "linux"))]
-fn write_direct(_path: &Path, _data: &[u8]) -> io::Result<()> {
+pub fn write_direct(_path: &Path, _data: &[u8]) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::InvalidInput))
 }
 
