@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::crash_data::{Frame, Thread};
+use crate::crash_data::{Frame, InlineFrame, Thread};
 use crate::py::{self, Scalar};
 use crate::result::NormalizedFrames;
 use crate::siglists::SigLists;
@@ -215,25 +215,12 @@ fn enclosed_slices(s: &str, open: u8, close: u8, f: impl FnMut(usize, usize)) {
 /// [`enclosed_slices`] for a known pair of delimiters.
 fn enclosed_slices_of<const OPEN: u8, const CLOSE: u8>(s: &str, mut f: impl FnMut(usize, usize)) {
     let bytes = s.as_bytes();
-    let mut level = 0usize;
-    let mut start = 0;
+    let mut nesting = Nesting::default();
     find_each2::<OPEN, CLOSE>(bytes, |i| {
-        if bytes[i] == OPEN {
-            if level == 0 {
-                start = i;
-            }
-            level += 1;
-        } else if level > 0 {
-            level -= 1;
-            if level == 0 {
-                f(start, i + 1);
-            }
-        }
+        nesting.step(i, bytes[i] == OPEN, &mut f);
         false
     });
-    if level > 0 {
-        f(start, bytes.len());
-    }
+    nesting.finish(bytes.len(), &mut f);
 }
 
 /// [`enclosed_slices`] given the positions of the delimiters, in order.
@@ -243,23 +230,44 @@ fn enclosed_slices_at(
     open: u8,
     mut f: impl FnMut(usize, usize),
 ) {
-    let mut level = 0usize;
-    let mut start = 0;
+    let mut nesting = Nesting::default();
     for i in positions {
-        if bytes[i] == open {
-            if level == 0 {
-                start = i;
+        nesting.step(i, bytes[i] == open, &mut f);
+    }
+    nesting.finish(bytes.len(), &mut f);
+}
+
+/// How deep [`enclosed_slices`] is, and where the current top-level slice
+/// started.
+#[derive(Default)]
+struct Nesting {
+    level: usize,
+    start: usize,
+}
+
+impl Nesting {
+    /// A delimiter at `i`: an opener, or else a closer (a closer at the top
+    /// level is ignored). Reports each top-level slice as it closes.
+    #[inline]
+    fn step(&mut self, i: usize, is_open: bool, f: &mut impl FnMut(usize, usize)) {
+        if is_open {
+            if self.level == 0 {
+                self.start = i;
             }
-            level += 1;
-        } else if level > 0 {
-            level -= 1;
-            if level == 0 {
-                f(start, i + 1);
+            self.level += 1;
+        } else if self.level > 0 {
+            self.level -= 1;
+            if self.level == 0 {
+                f(self.start, i + 1);
             }
         }
     }
-    if level > 0 {
-        f(start, bytes.len());
+
+    /// An unterminated slice runs to the end (`len`).
+    fn finish(self, len: usize, f: &mut impl FnMut(usize, usize)) {
+        if self.level > 0 {
+            f(self.start, len);
+        }
     }
 }
 
@@ -745,6 +753,37 @@ struct FrameView<'a> {
     has_unloaded: bool,
 }
 
+impl<'a> FrameView<'a> {
+    /// One of `frame`'s inline frames (its module and offset are the frame's).
+    fn inline(frame: &'a Frame, inline: &'a InlineFrame) -> Self {
+        Self {
+            module: frame.module.as_deref(),
+            function: inline.function.as_deref(),
+            file: inline.file.as_deref(),
+            line: inline.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: None,
+            has_unloaded: false,
+        }
+    }
+
+    /// The frame itself.
+    fn outer(frame: &'a Frame) -> Self {
+        Self {
+            module: frame.module.as_deref(),
+            function: frame.function.as_deref(),
+            file: frame.file.as_deref(),
+            line: frame.line.as_ref(),
+            offset: frame.offset.as_ref(),
+            unloaded: frame
+                .unloaded_modules
+                .first()
+                .and_then(|u| u.module.as_deref()),
+            has_unloaded: !frame.unloaded_modules.is_empty(),
+        }
+    }
+}
+
 fn truthy(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
@@ -852,31 +891,12 @@ pub(crate) fn create_frame_list(
             if list.out.len() == MAXIMUM_FRAMES_TO_CONSIDER {
                 break 'frames;
             }
-            list.push(&FrameView {
-                module: frame.module.as_deref(),
-                function: inline.function.as_deref(),
-                file: inline.file.as_deref(),
-                line: inline.line.as_ref(),
-                offset: frame.offset.as_ref(),
-                unloaded: None,
-                has_unloaded: false,
-            })?;
+            list.push(&FrameView::inline(frame, inline))?;
         }
         if list.out.len() == MAXIMUM_FRAMES_TO_CONSIDER {
             break;
         }
-        list.push(&FrameView {
-            module: frame.module.as_deref(),
-            function: frame.function.as_deref(),
-            file: frame.file.as_deref(),
-            line: frame.line.as_ref(),
-            offset: frame.offset.as_ref(),
-            unloaded: frame
-                .unloaded_modules
-                .first()
-                .and_then(|u| u.module.as_deref()),
-            has_unloaded: !frame.unloaded_modules.is_empty(),
-        })?;
+        list.push(&FrameView::outer(frame))?;
     }
     Ok(list.out)
 }
@@ -979,27 +999,11 @@ impl<'a> FrameList<'a> {
 #[cfg(test)]
 fn frame_views(frames: &[Frame]) -> impl Iterator<Item = FrameView<'_>> {
     frames.iter().flat_map(|frame| {
-        let inlines = frame.inlines.iter().map(move |inline| FrameView {
-            module: frame.module.as_deref(),
-            function: inline.function.as_deref(),
-            file: inline.file.as_deref(),
-            line: inline.line.as_ref(),
-            offset: frame.offset.as_ref(),
-            unloaded: None,
-            has_unloaded: false,
-        });
-        inlines.chain(std::iter::once(FrameView {
-            module: frame.module.as_deref(),
-            function: frame.function.as_deref(),
-            file: frame.file.as_deref(),
-            line: frame.line.as_ref(),
-            offset: frame.offset.as_ref(),
-            unloaded: frame
-                .unloaded_modules
-                .first()
-                .and_then(|u| u.module.as_deref()),
-            has_unloaded: !frame.unloaded_modules.is_empty(),
-        }))
+        let inlines = frame
+            .inlines
+            .iter()
+            .map(move |inline| FrameView::inline(frame, inline));
+        inlines.chain(std::iter::once(FrameView::outer(frame)))
     })
 }
 
@@ -1027,19 +1031,7 @@ pub fn normalize_function(
 /// Normalises one frame (without its inlines) like Socorro's
 /// `normalize_frame`. Exposed for tests and tools.
 pub fn normalize_single_frame(lists: &SigLists, frame: &Frame) -> String {
-    let view = FrameView {
-        module: frame.module.as_deref(),
-        function: frame.function.as_deref(),
-        file: frame.file.as_deref(),
-        line: frame.line.as_ref(),
-        offset: frame.offset.as_ref(),
-        unloaded: frame
-            .unloaded_modules
-            .first()
-            .and_then(|u| u.module.as_deref()),
-        has_unloaded: !frame.unloaded_modules.is_empty(),
-    };
-    normalize_frame(lists, &view, false, &mut Scratch::new()).unwrap_or_default()
+    normalize_frame(lists, &FrameView::outer(frame), false, &mut Scratch::new()).unwrap_or_default()
 }
 
 #[cfg(test)]
