@@ -1,18 +1,22 @@
 //! The normaliser as it was before the single-pass rewrite, kept verbatim
 //! (test builds only) as the reference the fast code is checked against.
+//! Helpers the rewrite did not change (and that call nothing it changed)
+//! are the parent module's own.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use memchr::memmem;
-use regex::Regex;
 
-use super::{MAX_NESTING, NormalizeError};
+// What the rewrite left as it was is shared with the fast code, so this
+// file holds only the parts it replaced.
+use super::{
+    DELIMITER_CLASS, FrameView, LAMBDA_NUMBER, M_BRACKET, M_DOLLAR, M_LT, M_PAREN, M_SPACE, M_TICK,
+    MAX_NESTING, NormalizeError, byte_mask, frame_views, function_key, maybe_line_number,
+    memchr_iter, strip_outer, strip_rust_hash, truthy,
+};
 use crate::py::{self, Scalar};
 use crate::siglists::SigLists;
-
-/// `::$_<digits>::` (lambda numbers; `\d` is Unicode like Python's).
-static LAMBDA_NUMBER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"::\$_\d+::").ok());
 
 /// Finds `::operator` (built once).
 static OPERATOR: LazyLock<memmem::Finder<'static>> =
@@ -23,50 +27,6 @@ static ANONYMOUS_NAMESPACE: LazyLock<memmem::Finder<'static>> =
 /// Finds `clone .cold` (built once).
 static CLONE_COLD: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("clone .cold"));
-
-const M_SPACE: u8 = 1;
-const M_TICK: u8 = 2;
-const M_DOLLAR: u8 = 4;
-const M_LT: u8 = 8;
-const M_PAREN: u8 = 16;
-const M_BRACKET: u8 = 32;
-
-/// Flags of the bytes that trigger C++ normalisation steps (branch-free so
-/// the compiler vectorises it).
-fn byte_mask(bytes: &[u8]) -> u8 {
-    bytes
-        .iter()
-        .fold(0u8, |m, &b| m | BYTE_MASK[usize::from(b)])
-}
-
-static BYTE_MASK: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b' ' as usize] = M_SPACE;
-    t[b'`' as usize] = M_TICK;
-    t[b'$' as usize] = M_DOLLAR;
-    t[b'<' as usize] = M_LT;
-    t[b'(' as usize] = M_PAREN;
-    t[b'[' as usize] = M_BRACKET;
-    t
-};
-
-/// Byte classes for [`drop_prefix_and_return_type_with`]: 0 ordinary,
-/// 1 opener, 2 closer, 3 space.
-static DELIMITER_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b'(' as usize] = 1;
-    t[b'{' as usize] = 1;
-    t[b'[' as usize] = 1;
-    t[b'<' as usize] = 1;
-    t[b'`' as usize] = 1;
-    t[b')' as usize] = 2;
-    t[b'}' as usize] = 2;
-    t[b']' as usize] = 2;
-    t[b'>' as usize] = 2;
-    t[b'\'' as usize] = 2;
-    t[b' ' as usize] = 3;
-    t
-};
 
 /// Byte ranges `[start, end)` of top-level `open ... close` slices; an
 /// unterminated slice runs to the end (Socorro's `find_enclosed_slices`).
@@ -115,15 +75,6 @@ fn replace_enclosed<E>(
     result?;
     out.push_str(&s[prev..]);
     Ok(())
-}
-
-/// `s[1:-1]` on an enclosed slice (drops the opener and the last code point).
-fn strip_outer(inside: &str) -> &str {
-    let body = &inside[1..];
-    match body.char_indices().last() {
-        Some((i, _)) => &body[..i],
-        None => "",
-    }
 }
 
 /// Socorro's `collapse_types` for C++: `<...>` becomes `<T>` except for
@@ -284,48 +235,6 @@ fn fixup_spaces_and_commas(s: &str, out: &mut String) {
     out.push_str(&s[last..]);
 }
 
-fn memchr_iter(needle: u8, hay: &[u8]) -> memchr::Memchr<'_> {
-    memchr::memchr_iter(needle, hay)
-}
-
-/// Appends `:<line>` when the function matches the line-number list, and
-/// says whether it did (then the result depends on the line).
-fn maybe_line_number(lists: &SigLists, function: &mut String, line: Option<&Scalar>) -> bool {
-    if lists.line_numbers.matches(function) {
-        function.push(':');
-        match line {
-            Some(l) => function.push_str(&l.py_str()),
-            None => function.push_str("None"),
-        }
-        true
-    } else {
-        false
-    }
-}
-
-/// Strips a trailing Rust symbol hash `::h<hex>` (Python `$` also allows a
-/// final newline).
-fn strip_rust_hash(s: &mut String) {
-    let (body_len, newline) = match s.strip_suffix('\n') {
-        Some(b) => (b.len(), true),
-        None => (s.len(), false),
-    };
-    let body = &s[..body_len];
-    // `rfind("::h")`: the last `h` preceded by `::`.
-    let found = memchr::memrchr_iter(b'h', body.as_bytes())
-        .find(|&h| h >= 2 && body.as_bytes()[h - 2..h] == *b"::")
-        .map(|h| h - 2);
-    if let Some(pos) = found {
-        let hex = &body[pos + 3..];
-        if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            s.replace_range(pos..body_len, "");
-            if newline {
-                debug_assert!(s.ends_with('\n'));
-            }
-        }
-    }
-}
-
 /// Reusable buffers so normalising a frame allocates only its result.
 pub(super) struct Scratch {
     a: String,
@@ -455,102 +364,7 @@ pub(super) fn normalize_cpp_function(
 // ---- HEAD's frame-list code, verbatim apart from visibility (for whole-stack differential tests) ----
 
 use super::MAXIMUM_FRAMES_TO_CONSIDER;
-use crate::crash_data::{Frame, Thread};
-
-/// Socorro's `parse_source_file`: the path part of a VCS-style source file.
-fn parse_source_file(file: &str) -> Option<&str> {
-    if file.is_empty() {
-        return None;
-    }
-    let mut colons = [0usize; 4];
-    let mut count = 0;
-    for i in memchr_iter(b':', file.as_bytes()) {
-        if count == 4 {
-            count += 1;
-            break;
-        }
-        colons[count] = i;
-        count += 1;
-    }
-    match count {
-        3 => Some(&file[colons[1] + 1..colons[2]]),
-        1 => Some(&file[colons[0] + 1..]),
-        _ if file.starts_with('/') => Some(file),
-        _ => None,
-    }
-}
-
-/// Bug 1544246: Rust 1.34 panic symbols lack their module path. The source
-/// file is parsed only for the few function names concerned.
-fn fix_missing_module<'a>(file: Option<&str>, function: &'a str) -> &'a str {
-    let (path, fixed) = match function {
-        "capacity_overflow" => (
-            "src/liballoc/raw_vec.rs",
-            "alloc::raw_vec::capacity_overflow",
-        ),
-        "expect_failed" => ("src/libcore/option.rs", "core::option::expect_failed"),
-        "panic_bounds_check" => (
-            "src/libcore/panicking.rs",
-            "core::panicking::panic_bounds_check",
-        ),
-        "panic_fmt" => ("src/libcore/panicking.rs", "core::panicking::panic_fmt"),
-        "panic" => ("src/libcore/panicking.rs", "core::panicking::panic"),
-        "slice_index_order_fail" => (
-            "src/libcore/slice/mod.rs",
-            "core::slice::slice_index_order_fail",
-        ),
-        "begin_panic_fmt" => ("src/libstd/panicking.rs", "std::panicking::begin_panic_fmt"),
-        "continue_panic_fmt" => (
-            "src/libstd/panicking.rs",
-            "std::panicking::continue_panic_fmt",
-        ),
-        "rust_panic_with_hook" => (
-            "src/libstd/panicking.rs",
-            "std::panicking::rust_panic_with_hook",
-        ),
-        _ => return function,
-    };
-    if file.and_then(parse_source_file) == Some(path) {
-        fixed
-    } else {
-        function
-    }
-}
-
-/// Whether [`parse_source_file`] gives a path ending in `.rs`. The path is
-/// either a suffix of `file` or ends just before its last `:` (the
-/// `vcs:repo:path:revision` form), so most files are ruled out without
-/// parsing them.
-fn is_rust_source(file: &str) -> bool {
-    let maybe = file.ends_with(".rs")
-        || memchr::memrchr(b':', file.as_bytes()).is_some_and(|c| file[..c].ends_with(".rs"));
-    maybe && parse_source_file(file).is_some_and(|p| p.ends_with(".rs"))
-}
-
-/// The inputs of Socorro's `normalize_frame` for one (possibly inline) frame.
-struct FrameView<'a> {
-    module: Option<&'a str>,
-    function: Option<&'a str>,
-    file: Option<&'a str>,
-    line: Option<&'a Scalar>,
-    offset: Option<&'a Scalar>,
-    unloaded: Option<&'a str>,
-    has_unloaded: bool,
-}
-
-fn truthy(s: Option<&str>) -> Option<&str> {
-    s.filter(|s| !s.is_empty())
-}
-
-/// The function as normalised (after the missing-module fix) and whether
-/// the Rust rules apply: with the line (when the line-number list matches),
-/// all a function frame's result depends on.
-fn function_key<'a>(function: &'a str, file: Option<&str>) -> (&'a str, bool) {
-    (
-        fix_missing_module(file, function),
-        file.is_some_and(is_rust_source),
-    )
-}
+use crate::crash_data::Thread;
 
 /// The function branch of [`normalize_frame`]; sets `scratch.line_used`.
 fn normalize_function_frame(
@@ -660,30 +474,4 @@ pub(super) fn create_frame_list(
         out.push(normalized);
     }
     Ok(out)
-}
-
-fn frame_views(frames: &[Frame]) -> impl Iterator<Item = FrameView<'_>> {
-    frames.iter().flat_map(|frame| {
-        let inlines = frame.inlines.iter().map(move |inline| FrameView {
-            module: frame.module.as_deref(),
-            function: inline.function.as_deref(),
-            file: inline.file.as_deref(),
-            line: inline.line.as_ref(),
-            offset: frame.offset.as_ref(),
-            unloaded: None,
-            has_unloaded: false,
-        });
-        inlines.chain(std::iter::once(FrameView {
-            module: frame.module.as_deref(),
-            function: frame.function.as_deref(),
-            file: frame.file.as_deref(),
-            line: frame.line.as_ref(),
-            offset: frame.offset.as_ref(),
-            unloaded: frame
-                .unloaded_modules
-                .first()
-                .and_then(|u| u.module.as_deref()),
-            has_unloaded: !frame.unloaded_modules.is_empty(),
-        }))
-    })
 }
