@@ -198,91 +198,43 @@ fn is_rust_source(file: &str) -> bool {
     maybe && parse_source_file(file).is_some_and(|p| p.ends_with(".rs"))
 }
 
-/// Byte ranges `[start, end)` of top-level `open ... close` slices; an
+/// Byte ranges `[start, end)` of top-level `OPEN ... CLOSE` slices; an
 /// unterminated slice runs to the end (Socorro's `find_enclosed_slices`).
-fn enclosed_slices(s: &str, open: u8, close: u8, f: impl FnMut(usize, usize)) {
-    match (open, close) {
-        (b'<', b'>') => enclosed_slices_of::<b'<', b'>'>(s, f),
-        (b'(', b')') => enclosed_slices_of::<b'(', b')'>(s, f),
-        (b'[', b']') => enclosed_slices_of::<b'[', b']'>(s, f),
-        _ => {
-            let bytes = s.as_bytes();
-            enclosed_slices_at(bytes, memchr::memchr2_iter(open, close, bytes), open, f);
-        }
-    }
-}
-
-/// [`enclosed_slices`] for a known pair of delimiters.
-fn enclosed_slices_of<const OPEN: u8, const CLOSE: u8>(s: &str, mut f: impl FnMut(usize, usize)) {
+/// The delimiters are constants so that [`find_each2`] can look for both
+/// 16 bytes at a time.
+fn enclosed_slices<const OPEN: u8, const CLOSE: u8>(s: &str, mut f: impl FnMut(usize, usize)) {
     let bytes = s.as_bytes();
-    let mut nesting = Nesting::default();
+    let mut level = 0usize;
+    let mut start = 0;
     find_each2::<OPEN, CLOSE>(bytes, |i| {
-        nesting.step(i, bytes[i] == OPEN, &mut f);
+        if bytes[i] == OPEN {
+            if level == 0 {
+                start = i;
+            }
+            level += 1;
+        } else if level > 0 {
+            level -= 1;
+            if level == 0 {
+                f(start, i + 1);
+            }
+        }
         false
     });
-    nesting.finish(bytes.len(), &mut f);
-}
-
-/// [`enclosed_slices`] given the positions of the delimiters, in order.
-fn enclosed_slices_at(
-    bytes: &[u8],
-    positions: impl Iterator<Item = usize>,
-    open: u8,
-    mut f: impl FnMut(usize, usize),
-) {
-    let mut nesting = Nesting::default();
-    for i in positions {
-        nesting.step(i, bytes[i] == open, &mut f);
-    }
-    nesting.finish(bytes.len(), &mut f);
-}
-
-/// How deep [`enclosed_slices`] is, and where the current top-level slice
-/// started.
-#[derive(Default)]
-struct Nesting {
-    level: usize,
-    start: usize,
-}
-
-impl Nesting {
-    /// A delimiter at `i`: an opener, or else a closer (a closer at the top
-    /// level is ignored). Reports each top-level slice as it closes.
-    #[inline]
-    fn step(&mut self, i: usize, is_open: bool, f: &mut impl FnMut(usize, usize)) {
-        if is_open {
-            if self.level == 0 {
-                self.start = i;
-            }
-            self.level += 1;
-        } else if self.level > 0 {
-            self.level -= 1;
-            if self.level == 0 {
-                f(self.start, i + 1);
-            }
-        }
-    }
-
-    /// An unterminated slice runs to the end (`len`).
-    fn finish(self, len: usize, f: &mut impl FnMut(usize, usize)) {
-        if self.level > 0 {
-            f(self.start, len);
-        }
+    if level > 0 {
+        f(start, bytes.len());
     }
 }
 
 /// Socorro's `replace_enclosed_slices`: `replace(before, inside, out)` writes
 /// the replacement of each slice; `before` is the text since the last slice.
-fn replace_enclosed<E>(
+fn replace_enclosed<const OPEN: u8, const CLOSE: u8, E>(
     s: &str,
-    open: u8,
-    close: u8,
     out: &mut String,
     mut replace: impl FnMut(&str, &str, &mut String) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut prev = 0;
     let mut result = Ok(());
-    enclosed_slices(s, open, close, |start, end| {
+    enclosed_slices::<OPEN, CLOSE>(s, |start, end| {
         if result.is_err() {
             return;
         }
@@ -318,7 +270,7 @@ fn collapse_types_cpp(s: &str, out: &mut String, depth: usize) -> Result<(), Nor
         out.push_str(s);
         return Ok(());
     }
-    replace_enclosed(s, b'<', b'>', out, |before, inside, out| {
+    replace_enclosed::<b'<', b'>', _>(s, out, |before, inside, out| {
         if inside == "<name omitted>" || contains_as_or_in(inside) || before.ends_with("operator") {
             out.push_str(inside);
         } else if before.ends_with("IPC::ParamTraits") {
@@ -357,7 +309,7 @@ fn collapse_arguments_cpp(s: &str, out: &mut String) {
         out.push_str(s);
         return;
     }
-    let _ = replace_enclosed::<()>(s, b'(', b')', out, |before, inside, out| {
+    let _ = replace_enclosed::<b'(', b')', ()>(s, out, |before, inside, out| {
         if inside == "(anonymous namespace)" || before.ends_with("operator") {
             out.push_str(inside);
         }
@@ -365,8 +317,8 @@ fn collapse_arguments_cpp(s: &str, out: &mut String) {
     });
 }
 
-fn drop_all_enclosed(s: &str, open: u8, close: u8, out: &mut String) {
-    let _ = replace_enclosed::<()>(s, open, close, out, |_, _, _| Ok(()));
+fn drop_all_enclosed<const OPEN: u8, const CLOSE: u8>(s: &str, out: &mut String) {
+    let _ = replace_enclosed::<OPEN, CLOSE, ()>(s, out, |_, _, _| Ok(()));
 }
 
 /// Socorro's `drop_prefix_and_return_type`: splits on spaces outside
@@ -632,7 +584,7 @@ fn normalize_rust_function(
     };
     a.clear();
     if mask & M_LT != 0 {
-        let _ = replace_enclosed::<()>(function, b'<', b'>', a, |_, inside, out| {
+        let _ = replace_enclosed::<b'<', b'>', ()>(function, a, |_, inside, out| {
             out.push_str(if contains_as(inside) { inside } else { "<T>" });
             Ok(())
         });
@@ -641,7 +593,7 @@ fn normalize_rust_function(
     }
     b.clear();
     if mask & M_PAREN != 0 {
-        drop_all_enclosed(a, b'(', b')', b);
+        drop_all_enclosed::<b'(', b')'>(a, b);
     } else {
         b.push_str(a);
     }
@@ -733,7 +685,7 @@ fn normalize_cpp_function(
     // Without `[` there is nothing to drop, whatever the text says.
     if mask & M_BRACKET != 0 && find_by::<b'.'>(b.as_bytes(), CLONE_COLD, 0).is_some() {
         a.clear();
-        drop_all_enclosed(b, b'[', b']', a);
+        drop_all_enclosed::<b'[', b']'>(b, a);
         std::mem::swap(a, b);
     }
     *line_used = maybe_line_number(lists, b, line);
@@ -1090,24 +1042,18 @@ mod tests {
 
     #[test]
     fn enclosed_slices_cases() {
-        let collect = |s: &str, o: u8, c: u8| {
-            let mut v = Vec::new();
-            enclosed_slices(s, o, c, |a, b| v.push((a, b)));
-            v
-        };
-        assert_eq!(
-            collect("operator()(s,t,u)", b'(', b')'),
-            [(8, 10), (10, 17)]
+        let mut v = Vec::new();
+        enclosed_slices::<b'(', b')'>("operator()(s,t,u)", |a, b| v.push((a, b)));
+        assert_eq!(v, [(8, 10), (10, 17)]);
+        let mut v = Vec::new();
+        enclosed_slices::<b'<', b'>'>("Foo<bar<baz>", |a, b| v.push((a, b)));
+        assert_eq!(v, [(3, 12)]);
+        let mut v = Vec::new();
+        enclosed_slices::<b'<', b'>'>(
+            "IPC::ParamTraits<nsTSubstring<char> >::Write(IPC::Message *,nsTSubstring<char> const &)",
+            |a, b| v.push((a, b)),
         );
-        assert_eq!(collect("Foo<bar<baz>", b'<', b'>'), [(3, 12)]);
-        assert_eq!(
-            collect(
-                "IPC::ParamTraits<nsTSubstring<char> >::Write(IPC::Message *,nsTSubstring<char> const &)",
-                b'<',
-                b'>'
-            ),
-            [(16, 37), (72, 78)]
-        );
+        assert_eq!(v, [(16, 37), (72, 78)]);
     }
 
     #[test]
