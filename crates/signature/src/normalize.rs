@@ -775,12 +775,18 @@ fn normalize_frame(
     lowercase_module: bool,
     scratch: &mut Scratch,
 ) -> Result<String, NormalizeError> {
-    let file = truthy(frame.file);
     if let Some(function) = truthy(frame.function) {
-        let (function, is_rust) = function_key(function, file);
+        let (function, is_rust) = function_key(function, truthy(frame.file));
         normalize_function_frame(lists, function, is_rust, frame.line, scratch)?;
         return Ok(scratch.out.clone());
     }
+    Ok(normalize_frame_without_function(frame, lowercase_module))
+}
+
+/// [`normalize_frame`] for a frame without a function: `file#line`, else
+/// module, else `(unloaded <module>)`, else `@<offset>`, else `""`.
+fn normalize_frame_without_function(frame: &FrameView<'_>, lowercase_module: bool) -> String {
+    let file = truthy(frame.file);
     if let (Some(file), Some(line)) = (file, frame.line.filter(|l| l.truthy())) {
         let trimmed = file.trim_end_matches(['/', '\\']);
         let base = if trimmed.contains('\\') {
@@ -789,11 +795,11 @@ fn normalize_frame(
             trimmed.rsplit('/').next()
         }
         .unwrap_or(trimmed);
-        return Ok(format!("{base}#{}", line.py_str()));
+        return format!("{base}#{}", line.py_str());
     }
     if let Some(module) = truthy(frame.module) {
         let module = module.trim_matches(['[', ']']);
-        return Ok(if lowercase_module {
+        return if lowercase_module {
             if module.is_ascii() {
                 module.to_ascii_lowercase()
             } else {
@@ -801,10 +807,10 @@ fn normalize_frame(
             }
         } else {
             module.to_owned()
-        });
+        };
     }
     if frame.has_unloaded {
-        return Ok(format!("(unloaded {})", frame.unloaded.unwrap_or("None")));
+        return format!("(unloaded {})", frame.unloaded.unwrap_or("None"));
     }
     if let Some(offset) = frame.offset.filter(|o| o.truthy()) {
         let mut out = String::from("@");
@@ -812,9 +818,9 @@ fn normalize_frame(
             Scalar::Str(s) => py::strip_leading_zeros(s, &mut out),
             other => out.push_str(&other.py_str()),
         }
-        return Ok(out);
+        return out;
     }
-    Ok(String::new())
+    String::new()
 }
 
 /// Socorro's `create_frame_list`: normalised frames of a thread, inlines
@@ -911,8 +917,7 @@ impl<'a> FrameList<'a> {
                 self.out.push_again(i);
                 return Ok(());
             }
-            let normalized =
-                normalize_frame(self.lists, view, self.lowercase_modules, &mut self.scratch)?;
+            let normalized = normalize_frame_without_function(view, self.lowercase_modules);
             if let Some(module) = module {
                 self.seen_modules.push((module, self.out.len()));
             }

@@ -13,7 +13,7 @@ use memchr::memmem;
 use super::{
     DELIMITER_CLASS, FrameView, LAMBDA_NUMBER, M_BRACKET, M_DOLLAR, M_LT, M_PAREN, M_SPACE, M_TICK,
     MAX_NESTING, NormalizeError, byte_mask, frame_views, function_key, maybe_line_number,
-    memchr_iter, strip_outer, strip_rust_hash, truthy,
+    memchr_iter, normalize_frame_without_function, strip_outer, strip_rust_hash, truthy,
 };
 use crate::py::{self, Scalar};
 use crate::siglists::SigLists;
@@ -394,40 +394,7 @@ fn normalize_frame(
         let (function, is_rust) = function_key(function, file);
         return normalize_function_frame(lists, function, is_rust, frame.line, scratch);
     }
-    if let (Some(file), Some(line)) = (file, frame.line.filter(|l| l.truthy())) {
-        let trimmed = file.trim_end_matches(['/', '\\']);
-        let base = if trimmed.contains('\\') {
-            trimmed.rsplit('\\').next()
-        } else {
-            trimmed.rsplit('/').next()
-        }
-        .unwrap_or(trimmed);
-        return Ok(format!("{base}#{}", line.py_str()));
-    }
-    if let Some(module) = truthy(frame.module) {
-        let module = module.trim_matches(['[', ']']);
-        return Ok(if lowercase_module {
-            if module.is_ascii() {
-                module.to_ascii_lowercase()
-            } else {
-                module.to_lowercase()
-            }
-        } else {
-            module.to_owned()
-        });
-    }
-    if frame.has_unloaded {
-        return Ok(format!("(unloaded {})", frame.unloaded.unwrap_or("None")));
-    }
-    if let Some(offset) = frame.offset.filter(|o| o.truthy()) {
-        let mut out = String::from("@");
-        match offset {
-            Scalar::Str(s) => py::strip_leading_zeros(s, &mut out),
-            other => out.push_str(&other.py_str()),
-        }
-        return Ok(out);
-    }
-    Ok(String::new())
+    Ok(normalize_frame_without_function(frame, lowercase_module))
 }
 
 /// Socorro's `create_frame_list`: normalised frames of a thread, inlines
