@@ -56,11 +56,29 @@ pub enum StorageBackend {
 }
 
 /// Settings of the filesystem backend.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FsConfig {
     /// Root directory; defaults to `<data dir>/crashes`.
     pub root: Option<PathBuf>,
+    /// Size of the write-ahead journal (`<root>/.journal`) in MiB; `0`
+    /// syncs every file on its own instead (slower, no journal file).
+    pub journal_mib: u64,
+}
+
+/// The default journal: at 2,000 crashes/s of 300 KB it holds about 1.7 s
+/// of writes, several checkpoints' worth.
+pub const DEFAULT_JOURNAL_MIB: u64 = 1024;
+/// The largest journal accepted (1 TiB).
+const MAX_JOURNAL_MIB: u64 = 1024 * 1024;
+
+impl Default for FsConfig {
+    fn default() -> Self {
+        Self {
+            root: None,
+            journal_mib: DEFAULT_JOURNAL_MIB,
+        }
+    }
 }
 
 /// Settings of the S3 backend (`SOCORRO_STORAGE__S3__*`).
@@ -308,6 +326,12 @@ impl StorageConfig {
                         "{prefix}__FS__ROOT must not be empty (unset it to use <data dir>/crashes)"
                     )));
                 }
+                if self.fs.journal_mib > MAX_JOURNAL_MIB {
+                    return Err(StorageError::Invalid(format!(
+                        "{prefix}__FS__JOURNAL_MIB must be 0 (no journal) or 1 to {MAX_JOURNAL_MIB}, got {}",
+                        self.fs.journal_mib
+                    )));
+                }
             }
             StorageBackend::S3 => {
                 if !cfg!(feature = "s3") {
@@ -350,8 +374,8 @@ pub fn build(cfg: &StorageConfig, data_dir: &Path) -> Result<Arc<dyn CrashStorag
     match cfg.backend {
         StorageBackend::Fs => {
             let root = cfg.fs_root(data_dir);
-            let store = FsObjectStore::open(&root)?;
-            tracing::info!(root = %root.display(), "crash storage opened");
+            let store = FsObjectStore::open_journaled(&root, cfg.fs.journal_mib * MIB)?;
+            tracing::info!(root = %root.display(), journal_mib = cfg.fs.journal_mib, "crash storage opened");
             let storage = KeyedCrashStorage::new(Arc::new(store));
             Ok(Arc::new(Retrying::new(storage, cfg.retry)))
         }
@@ -416,11 +440,21 @@ mod tests {
         let cfg = StorageConfig {
             fs: FsConfig {
                 root: Some(PathBuf::new()),
+                ..Default::default()
             },
             ..Default::default()
         };
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("SOCORRO_STORAGE__FS__ROOT"), "{err}");
+        let cfg = StorageConfig {
+            fs: FsConfig {
+                journal_mib: u64::MAX,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("SOCORRO_STORAGE__FS__JOURNAL_MIB"), "{err}");
 
         let mut cfg = StorageConfig::default();
         cfg.retry.max_attempts = 0;

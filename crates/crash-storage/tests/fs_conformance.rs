@@ -118,7 +118,20 @@ async fn built_storage_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let storage = build(&StorageConfig::default(), dir.path()).unwrap();
     conformance::run_all(storage.as_ref()).await;
-    assert!(dir.path().join("crashes").is_dir());
+    // Written through the write-ahead journal, the default.
+    let left = walk(&dir.path().join("crashes"));
+    assert_eq!(left, [".journal"], "files left");
+}
+
+#[tokio::test]
+async fn journaled_object_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsObjectStore::open_journaled(dir.path(), 1 << 20).unwrap();
+    conformance::run_object_store(&store).await;
+    let left = walk(dir.path());
+    assert_eq!(left, [".journal"], "files left");
+    let store: Arc<dyn ObjectStore> = Arc::new(store);
+    conformance::run_layout(store).await;
 }
 
 #[tokio::test]
