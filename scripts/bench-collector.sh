@@ -75,13 +75,15 @@ cpu_s=$(awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$pid/stat")
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 # The ceiling runs after the collector (files kept until the end, so no run
-# pays for the other's deleted inodes).
-# Measured the way storage writes a dump (O_DIRECT), and the plain buffered
-# way (the reference the 2,000/s figure of the issue was taken with).
+# pays for the other's deleted inodes): 32 writers each making 300 KB files
+# durable on their own (temporary file, fdatasync, rename, directory fsync),
+# written with O_DIRECT and written buffered. The ratio is taken against the
+# higher of the two.
 echo "== disk ceiling: ${CONNECTIONS} writers, durable 300 KB files (temp + fdatasync + rename + dir fsync), 5 s each"
-ceiling=$("$bin/examples/fsync_ceiling" "$work/ceiling" 5 "$CONNECTIONS" 300000 direct)
+direct=$("$bin/examples/fsync_ceiling" "$work/ceiling" 5 "$CONNECTIONS" 300000 direct)
 buffered=$("$bin/examples/fsync_ceiling" "$work/ceiling-buffered" 5 "$CONNECTIONS" 300000 buffered)
-echo "ceiling: ${ceiling} writes/s with O_DIRECT, ${buffered} writes/s buffered"
+ceiling=$(( direct > buffered ? direct : buffered ))
+echo "ceiling: ${direct} writes/s with O_DIRECT, ${buffered} writes/s buffered"
 
 accepted=$(wc -l < "$work/ids")
 missing=0
@@ -99,8 +101,8 @@ echo
 echo "== result"
 echo "crashes answered 200:  ${accepted} (${rate}/s), stored and complete: $((accepted - missing)), missing: ${missing}, queued: ${queued}"
 echo "latency:               p50 ${p50} ms, p99 ${p99} ms"
-echo "disk ceiling:          ${ceiling} durable 300 KB writes/s with O_DIRECT (as storage writes dumps); ${buffered}/s buffered"
-echo "ratio to ceiling:      ${ratio} of the O_DIRECT ceiling, $(python3 -c "print(f'{$accepted / $DURATION / $buffered:.2f}')") of the buffered one  (target >= 0.75, p99 < 50 ms)"
+echo "disk ceiling:          ${ceiling} durable 300 KB file writes/s (${direct}/s with O_DIRECT, ${buffered}/s buffered)"
+echo "ratio to ceiling:      ${ratio}  (target >= 0.75, p99 < 50 ms)"
 echo "collector CPU:         ${cpu_s} s over ${DURATION} s = $(python3 -c "print(f'{$cpu_s * 1000 / max($accepted, 1):.2f}')") ms CPU per crash (2 cores = $(python3 -c "print(round(2 * $accepted / max($cpu_s, 0.001)))") crashes/s if CPU-bound)"
 echo "machine load (1 min):  $(cut -d' ' -f1 /proc/loadavg)"
 [ "$missing" -eq 0 ] || { echo "FAIL: ${missing} crashes answered 200 are not stored" >&2; exit 1; }

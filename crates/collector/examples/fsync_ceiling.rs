@@ -1,8 +1,8 @@
 //! The disk's own ceiling for the collector benchmark: how many durable
-//! 300 KB file writes per second `concurrency` writers achieve, each write
-//! done the way crash storage writes a dump (temp file written with
-//! `O_DIRECT` and fdatasync'd, rename, dir fsync), or with `buffered` as a
-//! plain buffered write + fdatasync (how storage wrote dumps before).
+//! 300 KB file writes per second `concurrency` writers achieve, each file
+//! made durable on its own the way crash storage does without its journal
+//! (temp file written with `O_DIRECT` and fdatasync'd, rename, dir fsync),
+//! or with `buffered` as a plain buffered write + fdatasync.
 //!
 //! `cargo run --release --example fsync_ceiling -- <dir> [seconds] [concurrency] [bytes] [direct|buffered]`
 //! prints `writes/s`. The files are left for the caller to remove: deleting

@@ -257,11 +257,7 @@ impl FsObjectStore {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = path.parent().unwrap_or(&self.root);
         let target = if replace {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default();
-            dir.join(format!(".{name}.tmp.{:016x}", rand::rng().random::<u64>()))
+            temp_path(dir, path)
         } else {
             path.to_path_buf()
         };
@@ -428,11 +424,7 @@ impl FsObjectStore {
     fn write_temp(&self, path: &Path, data: &[u8]) -> io::Result<PathBuf> {
         let dir = path.parent().unwrap_or(&self.root);
         self.ensure_dir(dir)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp.{:016x}", rand::rng().random::<u64>()));
+        let tmp = temp_path(dir, path);
         let create = || -> io::Result<()> {
             if data.len() >= DIRECT_IO_MIN_BYTES && self.direct_io.load(Ordering::Relaxed) {
                 match write_direct(&tmp, data) {
@@ -530,6 +522,16 @@ impl FsObjectStore {
         .await
         .map_err(join_error)?
     }
+}
+
+/// A fresh temporary file name for `path` in `dir`: starts with `.`, so
+/// never listed.
+fn temp_path(dir: &Path, path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.tmp.{:016x}", rand::rng().random::<u64>()))
 }
 
 /// An object to write: key, path, data.

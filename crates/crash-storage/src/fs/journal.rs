@@ -766,6 +766,12 @@ fn checkpointer(sh: &Shared, _lock: File) {
         let done = sh
             .sync_files()
             .and_then(|()| sh.write_superblock(generation, tail, tail_seq));
+        let took = last.elapsed();
+        if took > CHECKPOINT_INTERVAL {
+            tracing::warn!(root = %sh.root.display(), took_ms = took.as_millis(), "slow storage journal checkpoint");
+        } else {
+            tracing::debug!(root = %sh.root.display(), took_ms = took.as_millis(), "storage journal checkpoint");
+        }
         st = sh.lock();
         match done {
             Ok(()) => {
