@@ -131,8 +131,6 @@ async fn sigkill_during_submissions_loses_nothing() {
         );
     }
 
-    let store = FsObjectStore::open(dir.path().join("crashes")).unwrap();
-    let storage = KeyedCrashStorage::new(Arc::new(store));
     let queue = SqliteQueue::open(&dir.path().join("queue.sqlite"))
         .await
         .unwrap();
@@ -143,9 +141,33 @@ async fn sigkill_during_submissions_loses_nothing() {
         .into_iter()
         .map(|m| m.data)
         .collect();
-
     let accepted = accepted.lock().unwrap().clone();
-    for id in &accepted {
+
+    // As the kill left the files, then after the journal's replay (what the
+    // next start does).
+    let root = dir.path().join("crashes");
+    let as_left = FsObjectStore::open(&root).unwrap();
+    let complete = check_complete(as_left, &accepted, &queued).await;
+    let replayed = FsObjectStore::open_journaled(&root, 1 << 30).unwrap();
+    check_complete(replayed, &accepted, &queued).await;
+    eprintln!(
+        "{} crashes accepted across 3 kills, {} complete in storage, {} queued",
+        accepted.len(),
+        complete.len(),
+        queued.len()
+    );
+}
+
+/// Every accepted crash is stored and queued, and every crash that looks
+/// complete is: its dumps are there and match their checksums. Returns the
+/// complete crashes.
+async fn check_complete(
+    store: FsObjectStore,
+    accepted: &[String],
+    queued: &BTreeSet<String>,
+) -> Vec<crash_storage::CrashId> {
+    let storage = KeyedCrashStorage::new(Arc::new(store));
+    for id in accepted {
         let id: crash_storage::CrashId = id.parse().unwrap();
         assert!(
             storage.raw_crash_exists(&id).await.unwrap(),
@@ -179,10 +201,5 @@ async fn sigkill_during_submissions_loses_nothing() {
             );
         }
     }
-    eprintln!(
-        "{} crashes accepted across 3 kills, {} complete in storage, {} queued",
-        accepted.len(),
-        complete.len(),
-        queued.len()
-    );
+    complete
 }

@@ -309,7 +309,9 @@ impl FsObjectStore {
     }
 
     /// [`Self::put_blocking`] through the journal: one durable record for
-    /// the whole crash, then its files, `last` renamed into place last.
+    /// the whole crash, then its files: `first` written in place when a
+    /// `last` follows (readers wait for it), `last` and lone objects renamed
+    /// into place.
     #[cfg(target_os = "linux")]
     fn put_journaled(
         &self,
@@ -333,7 +335,9 @@ impl FsObjectStore {
         for (i, (key, path, _)) in first.iter().chain(last).enumerate() {
             let range = record.ops[i].data.clone();
             let padded = range.start..(range.end.div_ceil(block) * block).max(range.start);
-            let replace = i >= first.len();
+            // Objects behind a `last` are only read once it is visible, so
+            // they go in place; anything else is replaced atomically.
+            let replace = last.is_none() || i >= first.len();
             self.write_unsynced(path, &buf[range], Some(&buf[padded]), replace)
                 .map_err(|e| write_error(format!("writing {key}"), e))?;
         }
