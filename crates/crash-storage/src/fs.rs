@@ -327,21 +327,36 @@ impl FsObjectStore {
         if journal::record_len(&ops) > journal.max_record() {
             return self.put_blocking(first, last);
         }
-        let record = journal
-            .commit(&ops)
-            .map_err(|e| write_error("writing the storage journal".to_owned(), e))?;
+        let journal_error = |e| write_error("writing the storage journal".to_owned(), e);
+        let record = journal.append(&ops).map_err(journal_error)?;
         let buf = record.buf.as_slice();
         let block = journal::BLOCK as usize;
-        for (i, (key, path, _)) in first.iter().chain(last).enumerate() {
+        let write = |i: usize, (key, path, _): &Planned, replace: bool| {
             let range = record.ops[i].data.clone();
             let padded = range.start..(range.end.div_ceil(block) * block).max(range.start);
-            // Objects behind a `last` are only read once it is visible, so
-            // they go in place; anything else is replaced atomically.
-            let replace = last.is_none() || i >= first.len();
             self.write_unsynced(path, &buf[range], Some(&buf[padded]), replace)
-                .map_err(|e| write_error(format!("writing {key}"), e))?;
+                .map_err(|e| write_error(format!("writing {key}"), e))
+        };
+        match last {
+            Some(last) => {
+                // Objects behind a `last` are read only once it is visible:
+                // they go in place, while the journal syncs. `last` waits for
+                // the record to be durable, so a crash whose raw crash
+                // survives a power loss is one the journal can replay.
+                for (i, planned) in first.iter().enumerate() {
+                    write(i, planned, false)?;
+                }
+                record.wait_durable().map_err(journal_error)?;
+                write(first.len(), last, true)
+            }
+            None => {
+                record.wait_durable().map_err(journal_error)?;
+                for (i, planned) in first.iter().enumerate() {
+                    write(i, planned, true)?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// The root directory.

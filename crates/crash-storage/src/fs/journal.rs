@@ -130,6 +130,38 @@ pub(crate) struct Committed {
     pub ops: Vec<RecordOp>,
     journal: Arc<Shared>,
     start: u64,
+    end: u64,
+}
+
+impl Committed {
+    /// Wait until this record and every earlier one are durable, syncing
+    /// the journal for everyone written so far if no one else is (group
+    /// commit).
+    pub(crate) fn wait_durable(&self) -> io::Result<()> {
+        let sh = &self.journal;
+        let mut st = sh.lock();
+        loop {
+            if st.durable >= self.end {
+                return Ok(());
+            }
+            Shared::failed(&st)?;
+            if !st.syncing && st.contiguous > st.durable {
+                st.syncing = true;
+                let target = st.contiguous;
+                drop(st);
+                let synced = sh.file.sync_data();
+                st = sh.lock();
+                st.syncing = false;
+                match synced {
+                    Ok(()) => st.durable = st.durable.max(target),
+                    Err(e) => sh.fail(&mut st, "syncing the journal", &e),
+                }
+                sh.changed.notify_all();
+                continue;
+            }
+            st = sh.wait(st);
+        }
+    }
 }
 
 impl Drop for Committed {
@@ -545,6 +577,14 @@ impl Journal {
 
     /// Append a record and wait until it (and every earlier one) is durable.
     pub(crate) fn commit(&self, ops: &[Op<'_>]) -> io::Result<Committed> {
+        let record = self.append(ops)?;
+        record.wait_durable()?;
+        Ok(record)
+    }
+
+    /// Append a record; [`Committed::wait_durable`] waits until it is
+    /// durable, so the caller can do other work meanwhile.
+    pub(crate) fn append(&self, ops: &[Op<'_>]) -> io::Result<Committed> {
         let sh = &self.shared;
         let (mut buf, layout) = encode(ops)?;
         let len = buf.len() as u64;
@@ -610,40 +650,21 @@ impl Journal {
                 None => break,
             }
         }
-        loop {
-            if st.durable >= end {
-                break;
-            }
-            if let Err(e) = Shared::failed(&st) {
-                st.in_flight.remove(&reserved);
-                return Err(e);
-            }
-            if !st.syncing && st.contiguous > st.durable {
-                st.syncing = true;
-                let target = st.contiguous;
-                drop(st);
-                let synced = sh.file.sync_data();
-                st = sh.lock();
-                st.syncing = false;
-                match synced {
-                    Ok(()) => st.durable = st.durable.max(target),
-                    Err(e) => sh.fail(&mut st, "syncing the journal", &e),
-                }
-                sh.changed.notify_all();
-                continue;
-            }
-            st = sh.wait(st);
-        }
         if let Err(e) = written {
+            // The void marker is synced with whatever record comes next.
             st.in_flight.remove(&reserved);
+            sh.changed.notify_all();
             return Err(e);
         }
+        // Someone waiting to sync may have been waiting for this record.
+        sh.changed.notify_all();
         drop(st);
         Ok(Committed {
             buf,
             ops: layout,
             journal: Arc::clone(sh),
             start: reserved,
+            end,
         })
     }
 
