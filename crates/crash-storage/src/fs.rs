@@ -231,13 +231,30 @@ impl FsObjectStore {
                 return Ok(());
             }
         };
-        if op.put {
+        let done = if op.put {
             self.write_unsynced(&path, data, None, true)
         } else {
             match fs::remove_file(&path) {
                 Err(e) if !is_absent(&e) => Err(e),
                 _ => Ok(()),
             }
+        };
+        match done {
+            // A key the tree can no longer hold (a directory or a file is in
+            // the way) would stop every start: skip it, loudly. Anything else
+            // (a full or failing disk) stops the replay, to be retried.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::IsADirectory
+                        | io::ErrorKind::NotADirectory
+                        | io::ErrorKind::InvalidFilename
+                ) =>
+            {
+                tracing::error!(key = %op.key, error = %e, "cannot replay a journaled write; skipped");
+                Ok(())
+            }
+            other => other,
         }
     }
 
@@ -908,7 +925,7 @@ mod journal_tests {
     async fn reopening_replays_what_a_power_loss_took() {
         let tmp = tempfile::tempdir().unwrap();
         let dump: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        fs::create_dir_all(tmp.path().join("v1/dump")).unwrap();
+        fs::create_dir_all(tmp.path().join("v1/dump/in-the-way")).unwrap();
         fs::write(tmp.path().join("v1/dump/gone"), b"x").unwrap();
         {
             // Records acknowledged but their files never reached the disk.
@@ -920,6 +937,11 @@ mod journal_tests {
             std::mem::forget(j.commit(&ops).unwrap());
             std::mem::forget(j.commit(&[journal::Op::Delete("v1/dump/gone")]).unwrap());
             std::mem::forget(j.commit(&[journal::Op::Put("../escape", b"no")]).unwrap());
+            // A directory now where the object was: skipped, not fatal.
+            let blocked = [journal::Op::Put("v1/dump/in-the-way", b"no")];
+            std::mem::forget(j.commit(&blocked).unwrap());
+            let after = [journal::Op::Put("v1/dump_names/a", b"[]")];
+            std::mem::forget(j.commit(&after).unwrap());
         }
         let store = FsObjectStore::open_journaled(tmp.path(), MIB).unwrap();
         assert_eq!(read(tmp.path(), "v1/dump/a").unwrap(), dump);
@@ -928,6 +950,8 @@ mod journal_tests {
             "{\"uuid\":\"a\"}"
         );
         assert!(read(tmp.path(), "v1/dump/gone").is_none());
+        assert!(tmp.path().join("v1/dump/in-the-way").is_dir());
+        assert_eq!(read(tmp.path(), "v1/dump_names/a").unwrap(), b"[]");
         assert!(!tmp.path().parent().unwrap().join("escape").exists());
         // Replayed once: a file removed now stays removed on the next open.
         drop(store);

@@ -921,8 +921,22 @@ mod tests {
         let last = blob(150_000, 99);
         commit_lost(&j, &[Op::Put("last", &last)]);
         drop(j);
-        let (_j, applied) = open(dir.path(), MIB);
-        assert_eq!(applied, vec![(true, "last".to_owned(), last)]);
+        let (_j, mut applied) = open(dir.path(), MIB);
+        // The lost record comes back last and intact; before it may come
+        // (again, harmlessly) the latest written records not yet past a
+        // checkpoint, each intact too.
+        assert_eq!(applied.pop(), Some((true, "last".to_owned(), last)));
+        assert!(applied.len() < 10, "{} replayed", applied.len());
+        for (put, key, data) in applied {
+            let (t, i) = key[1..].split_once('/').unwrap();
+            let (t, i): (u8, u8) = (t.parse().unwrap(), i.parse().unwrap());
+            assert!(put);
+            assert_eq!(
+                data,
+                blob(100_000 + usize::from(i) * 512, t * 16 + i),
+                "{key}"
+            );
+        }
     }
 
     #[test]
