@@ -279,9 +279,7 @@ impl FsObjectStore {
             path.to_path_buf()
         };
         let create = || -> io::Result<()> {
-            if let Some(aligned) = aligned.filter(|_| {
-                data.len() >= DIRECT_IO_MIN_BYTES && self.direct_io.load(Ordering::Relaxed)
-            }) {
+            if let Some(aligned) = aligned.filter(|_| self.use_direct_io(data.len())) {
                 let opened = fs::OpenOptions::new()
                     .write(true)
                     .create(true)
@@ -301,21 +299,13 @@ impl FsObjectStore {
                         }
                         return Ok(());
                     }
-                    Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                        tracing::info!(root = %self.root.display(), error = %e, "no direct IO on this file system; using buffered writes");
-                        self.direct_io.store(false, Ordering::Relaxed);
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::InvalidInput => self.refuse_direct_io(&e),
                     Err(e) => return Err(e),
                 }
             }
             File::create(&target)?.write_all(data)
         };
-        let mut result = self.ensure_dir(dir).and_then(|()| create());
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::NotFound) {
-            // The directory was removed since we cached it: create it again.
-            self.forget_dir(dir);
-            result = self.ensure_dir(dir).and_then(|()| create());
-        }
+        let mut result = self.in_dir(dir, create);
         if replace {
             result = result.and_then(|()| fs::rename(&target, path));
             if result.is_err() {
@@ -350,7 +340,7 @@ impl FsObjectStore {
         let block = journal::BLOCK as usize;
         let write = |i: usize, (key, path, _): &Planned, replace: bool| {
             let range = record.ops[i].data.clone();
-            let padded = range.start..(range.end.div_ceil(block) * block).max(range.start);
+            let padded = range.start..range.end.div_ceil(block) * block;
             self.write_unsynced(path, &buf[range], Some(&buf[padded]), replace)
                 .map_err(|e| write_error(format!("writing {key}"), e))
         };
@@ -409,6 +399,31 @@ impl FsObjectStore {
         self.dir_syncer.forget(dir);
     }
 
+    /// Run `create` (which makes a file in `dir`) once `dir` exists; if the
+    /// directory was removed since it was cached, create it again and retry.
+    fn in_dir(&self, dir: &Path, create: impl Fn() -> io::Result<()>) -> io::Result<()> {
+        self.ensure_dir(dir)?;
+        match create() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.forget_dir(dir);
+                self.ensure_dir(dir)?;
+                create()
+            }
+            other => other,
+        }
+    }
+
+    /// Whether an object of `len` bytes is written with `O_DIRECT`.
+    fn use_direct_io(&self, len: usize) -> bool {
+        len >= DIRECT_IO_MIN_BYTES && self.direct_io.load(Ordering::Relaxed)
+    }
+
+    /// The filesystem refused `O_DIRECT` (EINVAL): write buffered from now on.
+    fn refuse_direct_io(&self, e: &io::Error) {
+        tracing::info!(root = %self.root.display(), error = %e, "no direct IO on this file system; using buffered writes");
+        self.direct_io.store(false, Ordering::Relaxed);
+    }
+
     /// Create `dir` and fsync every directory entry created on the way, once
     /// (new directories are rare: journaled writes pay this too, so a
     /// directory the cache knows is always durable).
@@ -459,16 +474,11 @@ impl FsObjectStore {
     /// Write `data` to a fsync'd temporary file next to `path`; returns its path.
     fn write_temp(&self, path: &Path, data: &[u8]) -> io::Result<PathBuf> {
         let dir = path.parent().unwrap_or(&self.root);
-        self.ensure_dir(dir)?;
         let tmp = temp_path(dir, path);
         let create = || -> io::Result<()> {
-            if data.len() >= DIRECT_IO_MIN_BYTES && self.direct_io.load(Ordering::Relaxed) {
+            if self.use_direct_io(data.len()) {
                 match write_direct(&tmp, data) {
-                    Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                        // EINVAL: this filesystem does not do O_DIRECT.
-                        tracing::info!(root = %self.root.display(), error = %e, "no direct IO on this file system; using buffered writes");
-                        self.direct_io.store(false, Ordering::Relaxed);
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::InvalidInput => self.refuse_direct_io(&e),
                     other => return other,
                 }
             }
@@ -476,14 +486,7 @@ impl FsObjectStore {
             f.write_all(data)?;
             f.sync_data()
         };
-        let mut result = create();
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::NotFound) {
-            // The directory was removed since we cached it: create it again.
-            self.forget_dir(dir);
-            self.ensure_dir(dir)?;
-            result = create();
-        }
-        if let Err(e) = result {
+        if let Err(e) = self.in_dir(dir, create) {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
