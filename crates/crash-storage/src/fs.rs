@@ -337,10 +337,9 @@ impl FsObjectStore {
         let journal_error = |e| write_error("writing the storage journal".to_owned(), e);
         let record = journal.append(&ops).map_err(journal_error)?;
         let buf = record.buf.as_slice();
-        let block = journal::BLOCK as usize;
         let write = |i: usize, (key, path, _): &Planned, replace: bool| {
             let range = record.ops[i].data.clone();
-            let padded = range.start..range.end.div_ceil(block) * block;
+            let padded = range.start..range.end.div_ceil(DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
             self.write_unsynced(path, &buf[range], Some(&buf[padded]), replace)
                 .map_err(|e| write_error(format!("writing {key}"), e))
         };
@@ -585,8 +584,10 @@ fn remove_all(temps: &[PathBuf]) {
 /// Objects this large are written with `O_DIRECT` (see the module docs).
 const DIRECT_IO_MIN_BYTES: usize = 64 * 1024;
 /// Alignment of buffer, offset and length for `O_DIRECT` (covers 512-byte
-/// and 4 KiB logical blocks).
-const DIRECT_IO_ALIGN: usize = 4096;
+/// and 4 KiB logical blocks): the journal's block, so its record buffers
+/// serve direct IO as they are.
+#[cfg(target_os = "linux")]
+const DIRECT_IO_ALIGN: usize = journal::BLOCK as usize;
 
 /// Write `data` to a new file at `path` with `O_DIRECT` and make it durable:
 /// the data is copied to an aligned buffer padded to whole blocks, written,
@@ -596,21 +597,17 @@ const DIRECT_IO_ALIGN: usize = 4096;
 #[cfg(target_os = "linux")]
 pub fn write_direct(path: &Path, data: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let padded = data.len().div_ceil(DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN;
-    let mut buf: Vec<u8> = Vec::with_capacity(padded + DIRECT_IO_ALIGN);
-    // The allocation does not move below (the capacity is enough), so the
-    // offset stays aligned.
-    let offset = buf.as_ptr().align_offset(DIRECT_IO_ALIGN);
-    buf.resize(offset, 0);
-    buf.extend_from_slice(data);
-    buf.resize(offset + padded, 0);
+    let mut buf =
+        journal::AlignedBuf::with_capacity(data.len().div_ceil(DIRECT_IO_ALIGN) * DIRECT_IO_ALIGN);
+    buf.push(data);
+    buf.pad();
     let result = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .custom_flags(libc::O_DIRECT)
             .open(path)?;
-        f.write_all(&buf[offset..])?;
+        f.write_all(buf.as_slice())?;
         f.set_len(data.len() as u64)?;
         f.sync_data()
     })();

@@ -82,7 +82,7 @@ pub(crate) struct AlignedBuf {
 }
 
 impl AlignedBuf {
-    fn with_capacity(len: usize) -> Self {
+    pub(crate) fn with_capacity(len: usize) -> Self {
         let block = BLOCK as usize;
         let mut buf: Vec<u8> = Vec::with_capacity(len + block);
         // The capacity covers everything pushed later, so the allocation never
@@ -98,12 +98,12 @@ impl AlignedBuf {
         b
     }
 
-    fn push(&mut self, data: &[u8]) {
+    pub(crate) fn push(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
     }
 
     /// Zero-fill up to the next block boundary.
-    fn pad(&mut self) {
+    pub(crate) fn pad(&mut self) {
         let len = self.len();
         let padded = len.div_ceil(BLOCK as usize) * BLOCK as usize;
         self.buf.resize(self.offset + padded, 0);
