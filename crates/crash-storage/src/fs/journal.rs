@@ -202,15 +202,16 @@ fn encode(ops: &[Op<'_>]) -> io::Result<(AlignedBuf, Vec<RecordOp>)> {
     let total = record_len(ops);
     let total_usize = usize::try_from(total).map_err(|_| io::Error::other("record too large"))?;
     let mut buf = AlignedBuf::with_capacity(total_usize);
-    let header_blocks = (header_len(ops) as u64).div_ceil(BLOCK);
-    let mut header = Vec::with_capacity(header_len(ops));
+    let header_bytes = header_len(ops);
+    let header_blocks = (header_bytes as u64).div_ceil(BLOCK);
+    let mut header = Vec::with_capacity(header_bytes);
     header.extend_from_slice(RECORD_MAGIC);
     header.extend_from_slice(&[0; 16]); // sequence, position
     header.extend_from_slice(&total.to_le_bytes());
     header.extend_from_slice(&KIND_OPS.to_le_bytes());
     let nops = u32::try_from(ops.len()).map_err(|_| io::Error::other("too many ops"))?;
     header.extend_from_slice(&nops.to_le_bytes());
-    let hlen = u32::try_from(header_len(ops)).map_err(|_| io::Error::other("keys too long"))?;
+    let hlen = u32::try_from(header_bytes).map_err(|_| io::Error::other("keys too long"))?;
     header.extend_from_slice(&hlen.to_le_bytes());
     header.extend_from_slice(&[0; 4]); // crc
     let mut layout = Vec::with_capacity(ops.len());
