@@ -156,10 +156,10 @@ impl Committed {
                     Ok(()) => st.durable = st.durable.max(target),
                     Err(e) => sh.fail(&mut st, "syncing the journal", &e),
                 }
-                sh.changed.notify_all();
+                sh.synced.notify_all();
                 continue;
             }
-            st = sh.wait(st);
+            st = Shared::wait(&sh.synced, st);
         }
     }
 }
@@ -169,7 +169,7 @@ impl Drop for Committed {
         let mut st = self.journal.lock();
         st.in_flight.remove(&self.start);
         if st.checkpoint_wanted {
-            self.journal.changed.notify_all();
+            self.journal.checkpoints.notify_all();
         }
     }
 }
@@ -352,7 +352,13 @@ struct Shared {
     /// The ring, opened with `O_DIRECT` where the filesystem allows it.
     file: File,
     state: Mutex<State>,
-    changed: Condvar,
+    /// Signalled when records become durable, or may be synced by a waiter
+    /// (writers in [`Committed::wait_durable`] wait on it).
+    synced: Condvar,
+    /// Signalled when a checkpoint is wanted or done (the checkpointer and
+    /// writers waiting for ring space wait on it). Kept apart from `synced`
+    /// so a busy collector's appends do not wake every waiting writer.
+    checkpoints: Condvar,
 }
 
 impl Shared {
@@ -362,9 +368,8 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn wait<'a>(&self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.changed
-            .wait(st)
+    fn wait<'a>(cv: &Condvar, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        cv.wait(st)
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -377,7 +382,8 @@ impl Shared {
             tracing::error!(root = %self.root.display(), error = %e, "crash storage journal failed: {what}");
             st.failed = Some(format!("{what}: {e}"));
         }
-        self.changed.notify_all();
+        self.synced.notify_all();
+        self.checkpoints.notify_all();
     }
 
     fn failed(st: &State) -> io::Result<()> {
@@ -423,7 +429,7 @@ pub(crate) struct Journal {
 impl Drop for Journal {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
-        self.shared.changed.notify_all();
+        self.shared.checkpoints.notify_all();
         // The checkpointer holds the file lock: release it before returning,
         // so the store can be opened again at once.
         let handle = self
@@ -543,7 +549,8 @@ impl Journal {
             capacity,
             file,
             state: Mutex::new(State::default()),
-            changed: Condvar::new(),
+            synced: Condvar::new(),
+            checkpoints: Condvar::new(),
         });
         // Keep the lock for the life of the journal: the locked description
         // stays open as long as `plain` does, so hold it in the thread.
@@ -602,8 +609,8 @@ impl Journal {
                     break;
                 }
                 st.checkpoint_wanted = true;
-                sh.changed.notify_all();
-                st = sh.wait(st);
+                sh.checkpoints.notify_all();
+                st = Shared::wait(&sh.checkpoints, st);
             }
             let gap = gap_before(st.next_pos, len, sh.capacity);
             let reserved = st.next_pos;
@@ -611,9 +618,9 @@ impl Journal {
             st.next_pos += gap + len;
             st.next_seq += 1;
             st.in_flight.insert(reserved, seq);
-            if st.next_pos - st.tail > sh.capacity / 4 {
+            if st.next_pos - st.tail > sh.capacity / 4 && !st.checkpoint_wanted {
                 st.checkpoint_wanted = true;
-                sh.changed.notify_all();
+                sh.checkpoints.notify_all();
             }
             (reserved + gap, (gap > 0).then_some((reserved, gap)), seq)
         };
@@ -654,11 +661,15 @@ impl Journal {
         if let Err(e) = written {
             // The void marker is synced with whatever record comes next.
             st.in_flight.remove(&reserved);
-            sh.changed.notify_all();
+            sh.synced.notify_all();
+            sh.checkpoints.notify_all();
             return Err(e);
         }
-        // Someone waiting to sync may have been waiting for this record.
-        sh.changed.notify_all();
+        // A writer waiting for this gap to close can sync now: wake one (it
+        // syncs for everyone), not all of them.
+        if !st.syncing && st.contiguous > st.durable {
+            sh.synced.notify_one();
+        }
         drop(st);
         Ok(Committed {
             buf,
@@ -775,7 +786,7 @@ fn checkpointer(sh: &Shared, _lock: File) {
                 wait
             };
             st = sh
-                .changed
+                .checkpoints
                 .wait_timeout(st, wait)
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
@@ -802,7 +813,7 @@ fn checkpointer(sh: &Shared, _lock: File) {
             }
             Err(e) => sh.fail(&mut st, "checkpointing", &e),
         }
-        sh.changed.notify_all();
+        sh.checkpoints.notify_all();
     }
 }
 
