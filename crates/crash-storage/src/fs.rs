@@ -54,6 +54,10 @@ pub struct FsObjectStore {
     /// Whether large objects are still tried with `O_DIRECT` (cleared the
     /// first time the filesystem refuses it).
     direct_io: Arc<AtomicBool>,
+    /// Whether new journaled files are still tried as unnamed files linked
+    /// into place (`O_TMPFILE`; cleared the first time that fails here).
+    #[cfg(target_os = "linux")]
+    unnamed_files: Arc<AtomicBool>,
     /// The write-ahead journal, if this store uses one.
     #[cfg(target_os = "linux")]
     journal: Option<Arc<journal::Journal>>,
@@ -177,6 +181,8 @@ impl FsObjectStore {
             dir_syncer: Arc::new(DirSyncer::default()),
             direct_io: Arc::new(AtomicBool::new(cfg!(target_os = "linux"))),
             #[cfg(target_os = "linux")]
+            unnamed_files: Arc::new(AtomicBool::new(true)),
+            #[cfg(target_os = "linux")]
             journal: None,
         };
         store.remember_dir(&store.root);
@@ -273,6 +279,18 @@ impl FsObjectStore {
     ) -> io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = path.parent().unwrap_or(&self.root);
+        if replace {
+            // A new file is best made as an unnamed file linked into place:
+            // one directory entry instead of a temporary name and a rename.
+            let linked = std::cell::Cell::new(false);
+            self.in_dir(dir, || {
+                linked.set(self.link_unnamed(dir, path, data)?);
+                Ok(())
+            })?;
+            if linked.get() {
+                return Ok(());
+            }
+        }
         let target = if replace {
             temp_path(dir, path)
         } else {
@@ -313,6 +331,48 @@ impl FsObjectStore {
             }
         }
         result
+    }
+
+    /// Write `data` to an unnamed file in `dir` (`O_TMPFILE`) and link it
+    /// in as `path`, so no reader ever sees it partly written. `Ok(false)`
+    /// when `path` already exists or this system cannot do it (the caller
+    /// then writes a temporary file and renames it).
+    #[cfg(target_os = "linux")]
+    fn link_unnamed(&self, dir: &Path, path: &Path, data: &[u8]) -> io::Result<bool> {
+        use rustix::fs::{AtFlags, CWD};
+        use rustix::io::Errno;
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        if !self.unnamed_files.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let unsupported = |e: &dyn std::fmt::Display| {
+            tracing::info!(root = %self.root.display(), error = %e, "no unnamed files on this system; using temporary names");
+            self.unnamed_files.store(false, Ordering::Relaxed);
+            Ok(false)
+        };
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir)
+        {
+            Ok(file) => file,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {
+                return unsupported(&e);
+            }
+            Err(e) => return Err(e),
+        };
+        file.write_all(data)?;
+        // Linking an open file by descriptor needs no privilege through /proc.
+        let fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match rustix::fs::linkat(CWD, fd.as_str(), CWD, path, AtFlags::SYMLINK_FOLLOW) {
+            Ok(()) => Ok(true),
+            Err(Errno::EXIST) => Ok(false),
+            Err(Errno::NOENT) if !Path::new("/proc/self/fd").is_dir() => {
+                unsupported(&"/proc is not mounted")
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// [`Self::put_blocking`] through the journal: one durable record for
@@ -919,6 +979,36 @@ mod journal_tests {
             store.list("").await.unwrap(),
             ["v1/dump/b", "v1/raw_crash/a"]
         );
+    }
+
+    #[tokio::test]
+    async fn new_objects_are_linked_in_and_existing_ones_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FsObjectStore::open_journaled(tmp.path(), MIB).unwrap();
+        let dir = tmp.path().join("v1/raw_crash");
+        store
+            .put("v1/raw_crash/a", Bytes::from_static(b"one"))
+            .await
+            .unwrap();
+        // A new name is an unnamed file linked in (ext4 and tmpfs can).
+        assert!(store.unnamed_files.load(Ordering::Relaxed));
+        assert!(store.link_unnamed(&dir, &dir.join("b"), b"two").unwrap());
+        assert_eq!(read(tmp.path(), "v1/raw_crash/b").unwrap(), b"two");
+        // An existing name cannot be linked over: it is replaced by rename.
+        assert!(!store.link_unnamed(&dir, &dir.join("a"), b"x").unwrap());
+        store
+            .put("v1/raw_crash/a", Bytes::from_static(b"three"))
+            .await
+            .unwrap();
+        assert_eq!(read(tmp.path(), "v1/raw_crash/a").unwrap(), b"three");
+        assert_eq!(
+            store.list("").await.unwrap(),
+            ["v1/raw_crash/a", "v1/raw_crash/b"]
+        );
+        // A missing directory is an error, not "unsupported".
+        let gone = tmp.path().join("gone");
+        assert!(store.link_unnamed(&gone, &gone.join("c"), b"x").is_err());
+        assert!(store.unnamed_files.load(Ordering::Relaxed));
     }
 
     #[tokio::test]
