@@ -81,10 +81,38 @@ pub(crate) struct AlignedBuf {
     offset: usize,
 }
 
+/// Buffers of at least this many bytes go back to [`BUFFER_POOL`] when
+/// dropped. One record is made per crash: allocating its ~300 KB afresh
+/// each time had the kernel fault in and zero new pages for every crash.
+const POOLED_MIN_BYTES: usize = 64 * 1024;
+/// At most this many bytes wait in the pool.
+const POOL_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Free record buffers, and the bytes they hold.
+static BUFFER_POOL: Mutex<(Vec<Vec<u8>>, usize)> = Mutex::new((Vec::new(), 0));
+
+fn buffer_pool() -> MutexGuard<'static, (Vec<Vec<u8>>, usize)> {
+    BUFFER_POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl AlignedBuf {
     pub(crate) fn with_capacity(len: usize) -> Self {
         let block = BLOCK as usize;
-        let mut buf: Vec<u8> = Vec::with_capacity(len + block);
+        let want = len + block;
+        let pooled = (want >= POOLED_MIN_BYTES)
+            .then(|| {
+                let mut pool = buffer_pool();
+                let (free, bytes) = &mut *pool;
+                let at = free.iter().rposition(|b| b.capacity() >= want)?;
+                let buf = free.swap_remove(at);
+                *bytes -= buf.capacity();
+                Some(buf)
+            })
+            .flatten();
+        let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(want));
+        buf.clear();
         // The capacity covers everything pushed later, so the allocation never
         // moves and the start stays aligned.
         let offset = buf.as_ptr().align_offset(block);
@@ -119,6 +147,21 @@ impl AlignedBuf {
 
     fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.buf[self.offset..]
+    }
+}
+
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        let size = self.buf.capacity();
+        if size < POOLED_MIN_BYTES {
+            return;
+        }
+        let mut pool = buffer_pool();
+        let (free, bytes) = &mut *pool;
+        if *bytes + size <= POOL_MAX_BYTES {
+            free.push(std::mem::take(&mut self.buf));
+            *bytes += size;
+        }
     }
 }
 
@@ -949,6 +992,22 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[test]
+    fn record_buffers_are_reused_aligned_and_rewritten() {
+        let (first, _) = encode(&[Op::Put("k", &[9u8; 300_000])]).unwrap();
+        let at = first.as_slice().as_ptr();
+        drop(first);
+        let ops = [Op::Put("k", &[1u8; 200_000]), Op::Delete("gone")];
+        let (again, layout) = encode(&ops).unwrap();
+        assert_eq!(again.as_slice().as_ptr(), at, "the pooled buffer is reused");
+        assert_eq!(at.align_offset(BLOCK as usize), 0);
+        assert_eq!(again.len() as u64, record_len(&ops));
+        // Nothing of the earlier record shows through, padding included.
+        let data = &again.as_slice()[layout[0].data.start..];
+        assert!(data[..200_000].iter().all(|&b| b == 1));
+        assert!(data[200_000..].iter().all(|&b| b == 0));
     }
 
     #[test]
