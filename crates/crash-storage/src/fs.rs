@@ -44,6 +44,42 @@ use rand::Rng;
 
 use crate::{ObjectStore, StorageError, keys};
 
+/// What one storage journal has done since this process opened it (see
+/// [`journal_stats`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalStats {
+    /// The store root the journal belongs to.
+    pub root: PathBuf,
+    pub capacity_bytes: u64,
+    /// Ring bytes holding records not yet checkpointed.
+    pub used_bytes: u64,
+    /// Records appended (one per crash or object write).
+    pub records: u64,
+    /// Journal syncs (each makes every record written so far durable).
+    pub syncs: u64,
+    /// Appends that had to wait for a checkpoint to free ring space.
+    pub ring_waits: u64,
+    pub checkpoints: u64,
+    /// Time spent in checkpoints (`syncfs` plus the superblock).
+    pub checkpoint_seconds: f64,
+    /// Whether an IO error stopped the journal (writes fail until restart).
+    pub failed: bool,
+}
+
+/// Every storage journal open in this process, for metrics. Empty where
+/// there is none (no fs store open, journal off, or not Linux).
+pub fn journal_stats() -> Vec<JournalStats> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut stats: Vec<JournalStats> =
+            journal::open_journals().iter().map(|j| j.stats()).collect();
+        stats.sort_by(|a, b| a.root.cmp(&b.root));
+        stats
+    }
+    #[cfg(not(target_os = "linux"))]
+    Vec::new()
+}
+
 /// Directory-tree object store rooted at a path.
 #[derive(Debug, Clone)]
 pub struct FsObjectStore {
@@ -979,6 +1015,23 @@ mod journal_tests {
             store.list("").await.unwrap(),
             ["v1/dump/b", "v1/raw_crash/a"]
         );
+    }
+
+    #[tokio::test]
+    async fn journal_stats_count_what_the_journal_did() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let store = FsObjectStore::open_journaled(&root, MIB).unwrap();
+        let mine = || journal_stats().into_iter().find(|s| s.root == root);
+        assert_eq!(mine().unwrap().records, 0);
+        store.put("a", Bytes::from_static(b"1")).await.unwrap();
+        store.put("b", Bytes::from_static(b"2")).await.unwrap();
+        let stats = mine().unwrap();
+        assert_eq!((stats.records, stats.capacity_bytes), (2, MIB));
+        assert!((1..=2).contains(&stats.syncs), "{stats:?}");
+        assert!(stats.used_bytes > 0 && !stats.failed, "{stats:?}");
+        drop(store);
+        assert!(mine().is_none(), "a closed journal is not listed");
     }
 
     #[tokio::test]

@@ -31,7 +31,7 @@ pub mod conformance;
 pub use config::{FsConfig, S3Config, StorageBackend, StorageConfig};
 pub use crash_id::{CrashId, CrashIdError, ThrottleDigit};
 pub use error::StorageError;
-pub use fs::FsObjectStore;
+pub use fs::{FsObjectStore, JournalStats, journal_stats};
 pub use object_store::ObjectStore;
 pub use raw_crash::{DumpSet, RawCrash};
 pub use retry::RetryPolicy;

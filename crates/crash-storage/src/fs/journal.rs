@@ -196,7 +196,10 @@ impl Committed {
                 st = sh.lock();
                 st.syncing = false;
                 match synced {
-                    Ok(()) => st.durable = st.durable.max(target),
+                    Ok(()) => {
+                        st.durable = st.durable.max(target);
+                        st.syncs += 1;
+                    }
                     Err(e) => sh.fail(&mut st, "syncing the journal", &e),
                 }
                 sh.synced.notify_all();
@@ -385,6 +388,12 @@ struct State {
     checkpoint_wanted: bool,
     /// Set on an IO error that leaves the journal unusable until restart.
     failed: Option<String>,
+    /// Counters since open, for [`Journal::stats`].
+    records: u64,
+    syncs: u64,
+    ring_waits: u64,
+    checkpoints: u64,
+    checkpoint_seconds: f64,
     shutdown: bool,
 }
 
@@ -491,6 +500,11 @@ impl Drop for Journal {
             journals.remove(&self.shared.root);
         }
     }
+}
+
+/// Every journal open in this process.
+pub(crate) fn open_journals() -> Vec<Arc<Journal>> {
+    registry().values().filter_map(Weak::upgrade).collect()
 }
 
 fn registry() -> MutexGuard<'static, HashMap<PathBuf, Weak<Journal>>> {
@@ -644,12 +658,17 @@ impl Journal {
         }
         let (start, wrap_at, seq) = {
             let mut st = sh.lock();
+            let mut waited = false;
             loop {
                 Shared::failed(&st)?;
                 let gap = gap_before(st.next_pos, len, sh.capacity);
                 let end = st.next_pos + gap + len;
                 if end - st.tail <= sh.capacity {
                     break;
+                }
+                if !waited {
+                    waited = true;
+                    st.ring_waits += 1;
                 }
                 st.checkpoint_wanted = true;
                 sh.checkpoints.notify_all();
@@ -660,6 +679,7 @@ impl Journal {
             let seq = st.next_seq;
             st.next_pos += gap + len;
             st.next_seq += 1;
+            st.records += 1;
             st.in_flight.insert(reserved, seq);
             if st.next_pos - st.tail > sh.capacity / 4 && !st.checkpoint_wanted {
                 st.checkpoint_wanted = true;
@@ -721,6 +741,23 @@ impl Journal {
             start: reserved,
             end,
         })
+    }
+
+    /// What this journal has done since it was opened.
+    pub(crate) fn stats(&self) -> super::JournalStats {
+        let sh = &self.shared;
+        let st = sh.lock();
+        super::JournalStats {
+            root: sh.root.clone(),
+            capacity_bytes: sh.capacity,
+            used_bytes: st.next_pos - st.tail,
+            records: st.records,
+            syncs: st.syncs,
+            ring_waits: st.ring_waits,
+            checkpoints: st.checkpoints,
+            checkpoint_seconds: st.checkpoint_seconds,
+            failed: st.failed.is_some(),
+        }
     }
 
     /// Checkpoints done (for tests).
@@ -853,6 +890,8 @@ fn checkpointer(sh: &Shared, _lock: File) {
             Ok(()) => {
                 st.tail = st.tail.max(tail);
                 st.generation = generation;
+                st.checkpoints += 1;
+                st.checkpoint_seconds += took.as_secs_f64();
             }
             Err(e) => sh.fail(&mut st, "checkpointing", &e),
         }
