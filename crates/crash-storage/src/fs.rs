@@ -301,8 +301,9 @@ impl FsObjectStore {
     }
 
     /// Write an object's file without any fsync (the journal holds it
-    /// durably): in place, or with `replace` through a temporary file renamed
-    /// over it so readers never see it half written. `aligned` is `data`
+    /// durably): in place, or with `replace` so readers never see it half
+    /// written: an unnamed file linked in ([`Self::link_unnamed`]), or a
+    /// temporary file renamed over an existing one. `aligned` is `data`
     /// zero-padded to a whole block in a 4 KiB-aligned buffer, for
     /// `O_DIRECT`.
     #[cfg(target_os = "linux")]
@@ -413,8 +414,8 @@ impl FsObjectStore {
 
     /// [`Self::put_blocking`] through the journal: one durable record for
     /// the whole crash, then its files: `first` written in place when a
-    /// `last` follows (readers wait for it), `last` and lone objects renamed
-    /// into place.
+    /// `last` follows (readers wait for it), `last` and lone objects linked
+    /// or renamed into place.
     #[cfg(target_os = "linux")]
     fn put_journaled(
         &self,
