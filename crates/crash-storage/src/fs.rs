@@ -316,17 +316,10 @@ impl FsObjectStore {
     ) -> io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         let dir = path.parent().unwrap_or(&self.root);
-        if replace {
-            // A new file is best made as an unnamed file linked into place:
-            // one directory entry instead of a temporary name and a rename.
-            let linked = std::cell::Cell::new(false);
-            self.in_dir(dir, || {
-                linked.set(self.link_unnamed(dir, path, data)?);
-                Ok(())
-            })?;
-            if linked.get() {
-                return Ok(());
-            }
+        // A new file is best made as an unnamed file linked into place: one
+        // directory entry instead of a temporary name and a rename.
+        if replace && self.in_dir(dir, || self.link_unnamed(dir, path, data))? {
+            return Ok(());
         }
         let target = if replace {
             temp_path(dir, path)
@@ -497,7 +490,7 @@ impl FsObjectStore {
 
     /// Run `create` (which makes a file in `dir`) once `dir` exists; if the
     /// directory was removed since it was cached, create it again and retry.
-    fn in_dir(&self, dir: &Path, create: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    fn in_dir<T>(&self, dir: &Path, create: impl Fn() -> io::Result<T>) -> io::Result<T> {
         self.ensure_dir(dir)?;
         match create() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

@@ -461,12 +461,12 @@ impl Shared {
             .write_all_at(b.as_slice(), (generation % 2) * BLOCK)?;
         self.file.sync_data()
     }
+}
 
-    /// Make every file write done so far durable.
-    fn sync_files(&self) -> io::Result<()> {
-        let dir = File::open(&self.root)?;
-        rustix::fs::syncfs(&dir).map_err(io::Error::from)
-    }
+/// Make every file write done so far on `root`'s filesystem durable.
+fn sync_files(root: &Path) -> io::Result<()> {
+    let dir = File::open(root)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
 }
 
 /// The journal of one store root. Shared by every store opened on the same
@@ -585,8 +585,7 @@ impl Journal {
             }
         };
         if replayed > 0 {
-            let dir = File::open(&root)?;
-            rustix::fs::syncfs(&dir).map_err(io::Error::from)?;
+            sync_files(&root)?;
             tracing::info!(root = %root.display(), records = replayed, "crash storage journal replayed");
         }
         let need = SUPERBLOCKS + capacity;
@@ -814,10 +813,11 @@ fn replay(
         {
             break;
         }
-        match get_u32(&block, 32) {
+        let kind = get_u32(&block, 32);
+        match kind {
             KIND_WRAP | KIND_VOID if crc_ok(&block) => {
                 pos += len;
-                if get_u32(&block, 32) == KIND_VOID {
+                if kind == KIND_VOID {
                     seq += 1;
                 }
             }
@@ -876,9 +876,8 @@ fn checkpointer(sh: &Shared, _lock: File) {
         let generation = st.generation + 1;
         drop(st);
         last = Instant::now();
-        let done = sh
-            .sync_files()
-            .and_then(|()| sh.write_superblock(generation, tail, tail_seq));
+        let done =
+            sync_files(&sh.root).and_then(|()| sh.write_superblock(generation, tail, tail_seq));
         let took = last.elapsed();
         if took > CHECKPOINT_INTERVAL {
             tracing::warn!(root = %sh.root.display(), took_ms = took.as_millis(), "slow storage journal checkpoint");
