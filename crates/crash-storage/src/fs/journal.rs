@@ -742,6 +742,26 @@ impl Journal {
         })
     }
 
+    /// Wait until every record appended before this call is checkpointed
+    /// (in its files, synced, and behind the ring's tail), so no replay
+    /// can write any of them again.
+    pub(crate) fn checkpoint_all(&self) -> io::Result<()> {
+        let sh = &self.shared;
+        let mut st = sh.lock();
+        let target = st.next_pos;
+        loop {
+            if st.tail >= target {
+                return Ok(());
+            }
+            Shared::failed(&st)?;
+            if !st.checkpoint_wanted {
+                st.checkpoint_wanted = true;
+                sh.checkpoints.notify_all();
+            }
+            st = Shared::wait(&sh.checkpoints, st);
+        }
+    }
+
     /// What this journal has done since it was opened.
     pub(crate) fn stats(&self) -> super::JournalStats {
         let sh = &self.shared;
