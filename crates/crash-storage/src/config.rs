@@ -383,6 +383,23 @@ pub fn build(cfg: &StorageConfig, data_dir: &Path) -> Result<Arc<dyn CrashStorag
     }
 }
 
+/// [`build`] for a command that only reads crashes: an `fs` store opens
+/// its journal (replaying what a power loss left in it) only if one exists;
+/// it never creates one, so looking at a crash does not reserve the
+/// journal's disk space in a data directory nothing writes to.
+pub fn build_for_reading(
+    cfg: &StorageConfig,
+    data_dir: &Path,
+) -> Result<Arc<dyn CrashStorage>, StorageError> {
+    let journal = cfg.fs_root(data_dir).join(crate::fs::JOURNAL_FILE);
+    if cfg.backend == StorageBackend::Fs && !journal.exists() {
+        let mut cfg = cfg.clone();
+        cfg.fs.journal_mib = 0;
+        return build(&cfg, data_dir);
+    }
+    build(cfg, data_dir)
+}
+
 #[cfg(feature = "s3")]
 fn build_s3(cfg: &StorageConfig) -> Result<Arc<dyn CrashStorage>, StorageError> {
     let store = crate::s3::S3ObjectStore::new(&cfg.s3)?;
@@ -404,6 +421,21 @@ fn build_s3(_cfg: &StorageConfig) -> Result<Arc<dyn CrashStorage>, StorageError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_creates_no_journal_but_replays_an_existing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = StorageConfig::default();
+        let journal = cfg.fs_root(dir.path()).join(crate::fs::JOURNAL_FILE);
+        drop(build_for_reading(&cfg, dir.path()).unwrap());
+        assert!(!journal.exists());
+        drop(build(&cfg, dir.path()).unwrap());
+        assert!(journal.exists());
+        let size = journal.metadata().unwrap().len();
+        // An existing journal is opened (and so replayed), at its size.
+        drop(build_for_reading(&cfg, dir.path()).unwrap());
+        assert_eq!(journal.metadata().unwrap().len(), size);
+    }
 
     #[test]
     fn defaults_give_embedded_fs() {

@@ -66,6 +66,10 @@ pub struct JournalStats {
     pub failed: bool,
 }
 
+/// The write-ahead journal's file name in a store's root (a dot file, so
+/// never listed as an object).
+pub const JOURNAL_FILE: &str = ".journal";
+
 /// Every storage journal open in this process, for metrics. Empty where
 /// there is none (no fs store open, journal off, or not Linux).
 pub fn journal_stats() -> Vec<JournalStats> {

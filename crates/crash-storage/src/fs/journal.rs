@@ -56,7 +56,7 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 pub(crate) const MIN_CAPACITY: u64 = 1024 * 1024;
 /// The file name of the journal inside the store root (never listed: keys
 /// cannot start with `.`).
-pub(crate) const FILE_NAME: &str = ".journal";
+pub(crate) const FILE_NAME: &str = super::JOURNAL_FILE;
 
 /// One change a record carries.
 #[derive(Debug, Clone, Copy)]

@@ -85,6 +85,13 @@ impl AllConfig {
             .context("crash storage (SOCORRO_STORAGE__*)")
     }
 
+    /// The crash storage these settings name, for a command that only
+    /// reads: no storage journal is created where there is none.
+    pub fn storage_for_reading(&self) -> anyhow::Result<Arc<dyn crash_storage::CrashStorage>> {
+        crash_storage::config::build_for_reading(&self.storage, &self.data_dir)
+            .context("crash storage (SOCORRO_STORAGE__*)")
+    }
+
     /// The crash queue these settings name.
     pub async fn queue(&self) -> anyhow::Result<Arc<dyn crash_queue::CrashQueue>> {
         crash_queue::config::build(&self.queue, &self.data_dir)

@@ -27,7 +27,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let CrashCommand::Show { id } = args.command;
     let id = CrashId::parse(&id).with_context(|| format!("{id:?} is not a crash id"))?;
     let cfg = AllConfig::from_env()?;
-    let storage = cfg.storage()?;
+    let storage = cfg.storage_for_reading()?;
     let raw = match storage.load_raw_crash(&id).await {
         Ok(raw) => raw,
         Err(e) if e.is_not_found() => {

@@ -29,7 +29,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|s| CrashId::parse(s).with_context(|| format!("{s:?} is not a crash id")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let cfg = AllConfig::from_env()?;
-    let storage = cfg.storage()?;
+    let storage = cfg.storage_for_reading()?;
     let generator = signature::cli::generator(&args.inner)?;
     let mut failed = false;
     for id in ids {
