@@ -130,6 +130,6 @@ echo "disk ceiling:          ${ceiling} durable 300 KB file writes/s (${direct}/
 echo "ratio to ceiling:      ${ratio}  (target >= 0.75, p99 < 50 ms; ${ratio_buffered} of the buffered ceiling alone)"
 echo "inside the collector:  ${server}"
 echo "collector CPU:         ${cpu_s} s over ${DURATION} s = $(python3 -c "print(f'{$cpu_s * 1000 / max($accepted, 1):.2f}')") ms CPU per crash (2 cores = $(python3 -c "print(round(2 * $accepted / max($cpu_s, 0.001)))") crashes/s if CPU-bound)"
-echo "CPU speed today:       SHA-256 at ${hash_rate} MB/s on one core ($(python3 -c "print(f'{300_000 / max($hash_rate, 1):.0f}')") us per 300 KB dump; cloud CPUs vary by day)"
+echo "CPU speed today:       SHA-256 at ${hash_rate} MB/s on one core ($(python3 -c "print(f'{300_000 / max($hash_rate, 1):.0f}')") us per 300 KB dump; cloud machines of one kind differ)"
 echo "machine load (1 min):  $(cut -d' ' -f1 /proc/loadavg)"
 [ "$missing" -eq 0 ] || { echo "FAIL: ${missing} crashes answered 200 are not stored" >&2; exit 1; }

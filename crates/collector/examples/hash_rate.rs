@@ -1,8 +1,8 @@
-//! This machine's CPU speed today, for the collector benchmark: how fast one
-//! core computes the SHA-256 of a 300 KB dump with the code the collector
-//! uses for `dump_checksums` (the largest single CPU cost of a crash).
-//! Cloud machines vary from day to day; this figure tells a slow run on a
-//! slow CPU from a slower collector.
+//! This machine's CPU speed, for the collector benchmark: how fast one core
+//! computes the SHA-256 of a 300 KB dump with the code the collector uses
+//! for `dump_checksums` (the largest single CPU cost of a crash). Cloud
+//! machines of one kind differ from one to the next; this figure tells a
+//! slow run on a slow CPU from a slower collector.
 //!
 //! `cargo run --release --example hash_rate -- [seconds] [bytes]` prints
 //! `MB/s` (decimal megabytes of dump hashed per second).
