@@ -120,7 +120,7 @@ publish = 1000 * value(r'socorro_collector_stage_seconds_sum\{stage="publish"\}'
 print(f"mean {mean('socorro_collector_request_seconds'):.1f} ms (save {save:.1f} ms, publish {publish:.1f} ms), "
       f"over 50 ms: {over50:.0f} of {count:.0f} ({100 * over50 / count:.2f}%)")
 PY
-)
+) || server="not read from /metrics"
 
 echo
 echo "== result"
