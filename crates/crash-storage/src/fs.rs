@@ -66,8 +66,8 @@ pub struct JournalStats {
     pub failed: bool,
 }
 
-/// The write-ahead journal's file name in a store's root (a dot file, so
-/// never listed as an object).
+/// The write-ahead journal's file name in a store's root (never listed as
+/// an object: keys cannot start with `.`).
 pub const JOURNAL_FILE: &str = ".journal";
 
 /// Every storage journal open in this process, for metrics. Empty where
@@ -1129,7 +1129,7 @@ mod journal_tests {
     #[tokio::test]
     async fn a_second_process_syncs_each_file_itself() {
         let tmp = tempfile::tempdir().unwrap();
-        let other = File::create(tmp.path().join(journal::FILE_NAME)).unwrap();
+        let other = File::create(tmp.path().join(JOURNAL_FILE)).unwrap();
         rustix::fs::flock(&other, rustix::fs::FlockOperation::LockExclusive).unwrap();
         let store = FsObjectStore::open_journaled(tmp.path(), MIB).unwrap();
         assert!(store.journal.is_none());

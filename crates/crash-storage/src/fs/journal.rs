@@ -35,6 +35,8 @@ use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::JOURNAL_FILE;
+
 /// Block size: alignment of records, object data and `O_DIRECT` IO.
 pub(crate) const BLOCK: u64 = 4096;
 const SUPERBLOCKS: u64 = 2 * BLOCK;
@@ -54,9 +56,6 @@ const HEADER_FIXED: usize = 48;
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// The smallest ring accepted.
 pub(crate) const MIN_CAPACITY: u64 = 1024 * 1024;
-/// The file name of the journal inside the store root (never listed: keys
-/// cannot start with `.`).
-pub(crate) const FILE_NAME: &str = super::JOURNAL_FILE;
 
 /// One change a record carries.
 #[derive(Debug, Clone, Copy)]
@@ -554,7 +553,7 @@ impl Journal {
             return Ok(j);
         }
         let capacity = capacity.max(MIN_CAPACITY).div_ceil(BLOCK) * BLOCK;
-        let path = root.join(FILE_NAME);
+        let path = root.join(JOURNAL_FILE);
         let plain = OpenOptions::new()
             .read(true)
             .write(true)
@@ -1002,7 +1001,7 @@ mod tests {
         // after the first record, whose header and data take two blocks).
         let f = OpenOptions::new()
             .write(true)
-            .open(dir.path().join(FILE_NAME))
+            .open(dir.path().join(JOURNAL_FILE))
             .unwrap();
         f.write_all_at(b"X", SUPERBLOCKS + 3 * BLOCK + 10).unwrap();
         drop(f);
@@ -1080,7 +1079,7 @@ mod tests {
     #[test]
     fn a_journal_held_by_another_owner_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(JOURNAL_FILE);
         let other = File::create(&path).unwrap();
         rustix::fs::flock(&other, rustix::fs::FlockOperation::LockExclusive).unwrap();
         let e = Journal::open(dir.path(), MIB, &mut |_, _| Ok(())).unwrap_err();
