@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Build profile of `make run` / `make demo`: release for users; CI sets dev.
 PROFILE ?= release
 
-.PHONY: help run demo test lint fmt clippy docs docs-api bench bench-collector bench-processor bench-search bench-webapp bench-e2e screenshots setup clean
+.PHONY: help run demo test lint fmt clippy feature-check docs docs-api bench bench-collector bench-processor bench-search bench-webapp bench-e2e screenshots setup clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -22,13 +22,16 @@ test: setup  ## run every test (nextest), against real embedded and server backe
 	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --features webapp/ui-test,socorro/ui-test --no-fail-fast; \
 	  status=$$?; bash scripts/s3-test.sh stop >/dev/null; exit $$status
 
-lint: fmt-check clippy  ## rustfmt check + clippy -D warnings
+lint: fmt-check clippy feature-check  ## rustfmt check + clippy -D warnings + run/test feature parity
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 fmt:  ## format the code
 	$(CARGO) fmt --all
+
+feature-check:  ## `make run` reuses what `make test` compiled (no crates.io feature differs)
+	@python3 scripts/feature-check.py
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --features webapp/ui-test,socorro/ui-test -- -D warnings

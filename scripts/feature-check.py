@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Check that `make run` can reuse the dependencies `make test` compiled.
+
+Cargo unifies features per build: the test build (every crate, with its
+dev-dependencies) can turn on features of a crates.io dependency that the
+`socorro` binary's own build does not, and then `make run` after `make test`
+compiles that dependency and everything above it a second time (minutes on
+CI's 2 cores). This compares the features of each crates.io package in the
+two builds, as `cargo tree` resolves them, and fails on any difference.
+Workspace crates are left out: their test-only features (`testsuite`,
+`ui-test`) cost seconds to rebuild.
+
+    python3 scripts/feature-check.py
+"""
+
+import subprocess
+import sys
+
+TEST_FEATURES = "webapp/ui-test,socorro/ui-test"
+
+
+def features(args):
+    """{(name, version): "features"} for every crates.io package in a tree."""
+    out = subprocess.run(
+        ["cargo", "tree", "--prefix", "none", "--format", "{p}|{f}", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        package, _, feats = line.partition("|")
+        parts = package.split()
+        if len(parts) < 2 or "(/" in package:
+            continue  # a workspace crate (path source) or a blank line
+        feats = feats.replace(" (*)", "").replace(" (proc-macro)", "").strip()
+        found[(parts[0], parts[1])] = feats
+    return found
+
+
+def main():
+    run = features(["-p", "socorro", "--edges", "no-dev"])
+    test = features(["--workspace", "--features", TEST_FEATURES])
+    differ = [
+        f"  {name} {version}: run [{run[name, version]}], test [{test[name, version]}]"
+        for name, version in sorted(run)
+        if test.get((name, version), run[name, version]) != run[name, version]
+    ]
+    if differ:
+        print(
+            "feature-check: `make run` would recompile these (and their dependents) "
+            "after `make test`; turn the features on in the workspace Cargo.toml:",
+            *differ,
+            sep="\n",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"feature-check: {len(run)} crates.io packages of `socorro` built alike for run and test")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
