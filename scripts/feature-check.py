@@ -6,7 +6,9 @@ dev-dependencies) can turn on features of a crates.io dependency that the
 `socorro` binary's own build does not, and then `make run` after `make test`
 compiles that dependency and everything above it a second time (minutes on
 CI's 2 cores). This compares the features of each crates.io package in the
-two builds, as `cargo tree` resolves them, and fails on any difference.
+two builds, as `cargo tree` resolves them, and fails when the run build
+needs a package with a set of features the test build does not compile (a
+package can appear more than once, e.g. for the host and for the target).
 Workspace crates are left out: their test-only features (`testsuite`,
 `ui-test`) cost seconds to rebuild.
 
@@ -20,7 +22,7 @@ TEST_FEATURES = "webapp/ui-test,socorro/ui-test"
 
 
 def features(args):
-    """{(name, version): "features"} for every crates.io package in a tree."""
+    """{(name, version): {"features", ...}} for every crates.io package in a tree."""
     out = subprocess.run(
         ["cargo", "tree", "--prefix", "none", "--format", "{p}|{f}", *args],
         check=True,
@@ -34,7 +36,7 @@ def features(args):
         if len(parts) < 2 or "(/" in package:
             continue  # a workspace crate (path source) or a blank line
         feats = feats.replace(" (*)", "").replace(" (proc-macro)", "").strip()
-        found[(parts[0], parts[1])] = feats
+        found.setdefault((parts[0], parts[1]), set()).add(feats)
     return found
 
 
@@ -42,9 +44,9 @@ def main():
     run = features(["-p", "socorro", "--edges", "no-dev"])
     test = features(["--workspace", "--features", TEST_FEATURES])
     differ = [
-        f"  {name} {version}: run [{run[name, version]}], test [{test[name, version]}]"
+        f"  {name} {version}: run {sorted(run[name, version])}, test {sorted(test[name, version])}"
         for name, version in sorted(run)
-        if test.get((name, version), run[name, version]) != run[name, version]
+        if (name, version) in test and not run[name, version] <= test[name, version]
     ]
     if differ:
         print(
