@@ -3,6 +3,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Build profile of `make run` / `make demo`: release for users; CI sets dev.
 PROFILE ?= release
+# Features of the test build (the UI tests in headless Chromium): `make test`,
+# clippy and the feature check must all see the same build.
+TEST_FEATURES := webapp/ui-test,socorro/ui-test
 
 .PHONY: help run demo test lint fmt clippy feature-check docs docs-api bench bench-collector bench-processor bench-search bench-webapp bench-e2e screenshots setup clean
 
@@ -19,7 +22,7 @@ setup:  ## install and start what the tests need: PostgreSQL (when none runs), C
 	@bash scripts/setup.sh
 
 test: setup  ## run every test (nextest), against real embedded and server backends; stops the S3 server after
-	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --features webapp/ui-test,socorro/ui-test --no-fail-fast; \
+	@source scripts/test-env.sh && $(CARGO) nextest run --workspace --features $(TEST_FEATURES) --no-fail-fast; \
 	  status=$$?; bash scripts/s3-test.sh stop >/dev/null; exit $$status
 
 lint: fmt-check clippy feature-check  ## rustfmt check + clippy -D warnings + run/test feature parity
@@ -31,10 +34,10 @@ fmt:  ## format the code
 	$(CARGO) fmt --all
 
 feature-check:  ## `make run` reuses what `make test` compiled (no crates.io feature differs)
-	@python3 scripts/feature-check.py
+	@python3 scripts/feature-check.py $(TEST_FEATURES)
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets --features webapp/ui-test,socorro/ui-test -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features $(TEST_FEATURES) -- -D warnings
 
 docs:  ## build the mdBook (installing mdbook into target/tools) and check its internal links
 	@bash scripts/docs-check.sh
@@ -60,7 +63,7 @@ bench-e2e: setup  ## submit->searchable latency p50/p99 of the corpus through `s
 	@source scripts/test-env.sh && $(CARGO) nextest run --release -p socorro --features ui-test --test e2e --no-capture
 
 screenshots: setup  ## headless Chromium UI test, writing the docs' screenshots to docs/src/img
-	@source scripts/test-env.sh && SOCORRO_UI_SCREENSHOTS=$(CURDIR)/docs/src/img $(CARGO) nextest run -p webapp -p socorro --features webapp/ui-test,socorro/ui-test --test ui --test e2e
+	@source scripts/test-env.sh && SOCORRO_UI_SCREENSHOTS=$(CURDIR)/docs/src/img $(CARGO) nextest run -p webapp -p socorro --features $(TEST_FEATURES) --test ui --test e2e
 
 clean:  ## remove build output and ./data (stopping the test S3 server first)
 	-bash scripts/s3-test.sh stop

@@ -12,14 +12,11 @@ package can appear more than once, e.g. for the host and for the target).
 Workspace crates are left out: their test-only features (`testsuite`,
 `ui-test`) cost seconds to rebuild.
 
-    python3 scripts/feature-check.py
+    python3 scripts/feature-check.py FEATURES   # the test build's --features (make feature-check)
 """
 
 import subprocess
 import sys
-
-TEST_FEATURES = "webapp/ui-test,socorro/ui-test"
-
 
 def features(args):
     """{(name, version): {"features", ...}} for every crates.io package in a tree."""
@@ -41,8 +38,11 @@ def features(args):
 
 
 def main():
+    if len(sys.argv) != 2:
+        print("usage: feature-check.py TEST_FEATURES", file=sys.stderr)
+        return 2
     run = features(["-p", "socorro", "--edges", "no-dev"])
-    test = features(["--workspace", "--features", TEST_FEATURES])
+    test = features(["--workspace", "--features", sys.argv[1]])
     differ = [
         f"  {name} {version}: run {sorted(run[name, version])}, test {sorted(test[name, version])}"
         for name, version in sorted(run)
