@@ -9,13 +9,15 @@ use crate::pool::BeginWrite;
 use crate::{Db, DbError, IN_CHUNK};
 
 /// One link between a bug and a signature.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct BugAssociation {
     /// Bugzilla bug id.
     pub bug_id: i64,
     /// Crash signature.
     pub signature: String,
 }
+
+from_row!(BugAssociation { bug_id, signature });
 
 /// What [`BugAssociations::set_signatures`] changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -49,7 +49,6 @@ pub struct CronJob {
     pub ongoing_owner: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct CronJobRow {
     app_name: String,
     next_run: Option<DateTime<Utc>>,
@@ -62,6 +61,19 @@ struct CronJobRow {
     ongoing: Option<DateTime<Utc>>,
     ongoing_owner: Option<String>,
 }
+
+from_row!(CronJobRow {
+    app_name,
+    next_run,
+    first_run,
+    last_run,
+    last_success,
+    error_count,
+    depends_on,
+    last_error,
+    ongoing,
+    ongoing_owner
+});
 
 impl From<CronJobRow> for CronJob {
     fn from(r: CronJobRow) -> Self {

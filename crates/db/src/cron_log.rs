@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::{Db, DbError, micros};
 
 /// One logged run.
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CronLogEntry {
     /// Row id.
     pub id: i64,
@@ -25,6 +25,17 @@ pub struct CronLogEntry {
     /// Cause chain on failure.
     pub exc_traceback: Option<String>,
 }
+
+from_row!(CronLogEntry {
+    id,
+    app_name,
+    log_time,
+    duration,
+    success,
+    exc_type,
+    exc_value,
+    exc_traceback
+});
 
 /// A run to log.
 #[derive(Clone, Debug, PartialEq)]

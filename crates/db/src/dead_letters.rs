@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Db, DbError, micros};
 
 /// One crash that failed processing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
     /// The crash id.
     pub crash_id: String,
@@ -20,6 +20,14 @@ pub struct DeadLetter {
     /// Latest failure.
     pub last_failed: DateTime<Utc>,
 }
+
+from_row!(DeadLetter {
+    crash_id,
+    error,
+    attempts,
+    first_failed,
+    last_failed
+});
 
 /// Repository of [`DeadLetter`]s.
 #[derive(Clone, Copy, Debug)]

@@ -27,6 +27,8 @@
 //!   [`conformance`] holds the suite every engine must pass.
 
 #[macro_use]
+mod row;
+#[macro_use]
 mod run;
 mod pool;
 

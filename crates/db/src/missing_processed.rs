@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Db, DbError, micros};
 
 /// One missing processed crash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MissingProcessedCrash {
     /// Row id.
     pub id: i64,
@@ -18,6 +18,13 @@ pub struct MissingProcessedCrash {
     /// When it was found missing.
     pub created: DateTime<Utc>,
 }
+
+from_row!(MissingProcessedCrash {
+    id,
+    crash_id,
+    is_processed,
+    created
+});
 
 /// One page of results, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

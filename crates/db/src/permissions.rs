@@ -39,13 +39,15 @@ pub const HACKERS: &str = "Hackers";
 pub const HACKERS_PLUS: &str = "Hackers Plus";
 
 /// A permission.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Permission {
     /// e.g. `view_pii`.
     pub codename: String,
     /// e.g. `View Personal Identifiable Information` (used in API error messages).
     pub name: String,
 }
+
+from_row!(Permission { codename, name });
 
 /// A group and its permissions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

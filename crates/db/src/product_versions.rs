@@ -7,7 +7,7 @@ use crate::pool::BeginWrite;
 use crate::{Db, DbError};
 
 /// One build of one version of a product on one channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProductVersion {
     /// Row id.
     pub id: i64,
@@ -26,6 +26,17 @@ pub struct ProductVersion {
     /// Where the build's data lives.
     pub archive_url: Option<String>,
 }
+
+from_row!(ProductVersion {
+    id,
+    product_name,
+    release_channel,
+    major_version,
+    release_version,
+    version_string,
+    build_id,
+    archive_url
+});
 
 /// A product version to insert.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::{Db, DbError};
 
 /// A product crash reports name in `ProductName`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Product {
     /// As it appears in crash reports, e.g. `Firefox`.
     pub product_name: String,
@@ -14,6 +14,12 @@ pub struct Product {
     /// Shown in the UI.
     pub is_active: bool,
 }
+
+from_row!(Product {
+    product_name,
+    sort,
+    is_active
+});
 
 /// Repository of [`Product`]s.
 #[derive(Clone, Copy, Debug)]

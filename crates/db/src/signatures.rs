@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Db, DbError, IN_CHUNK, micros};
 
 /// When a signature was first seen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signature {
     /// The crash signature.
     pub signature: String,
@@ -16,6 +16,12 @@ pub struct Signature {
     /// Earliest crash date seen with it.
     pub first_date: DateTime<Utc>,
 }
+
+from_row!(Signature {
+    signature,
+    first_build,
+    first_date
+});
 
 /// Repository of [`Signature`]s.
 #[derive(Clone, Copy, Debug)]

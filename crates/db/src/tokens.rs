@@ -116,7 +116,6 @@ fn generate_token() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
-#[derive(sqlx::FromRow)]
 struct TokenRow {
     id: i64,
     user_id: i64,
@@ -127,6 +126,17 @@ struct TokenRow {
     expires: DateTime<Utc>,
     last_used: Option<DateTime<Utc>>,
 }
+
+from_row!(TokenRow {
+    id,
+    user_id,
+    username,
+    token_prefix,
+    notes,
+    created,
+    expires,
+    last_used
+});
 
 const SELECT: &str = "SELECT t.id, t.user_id, u.username, t.token_prefix, t.notes, t.created, \
                       t.expires, t.last_used FROM api_token t JOIN app_user u ON u.id = t.user_id";

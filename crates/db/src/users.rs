@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Db, DbError, micros, password};
 
 /// An account (never carries the password hash).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct User {
     /// Row id.
     pub id: i64,
@@ -24,6 +24,16 @@ pub struct User {
     /// Last successful login.
     pub last_login: Option<DateTime<Utc>>,
 }
+
+from_row!(User {
+    id,
+    username,
+    email,
+    is_active,
+    is_superuser,
+    date_joined,
+    last_login
+});
 
 /// An account to create.
 #[derive(Clone, Debug)]

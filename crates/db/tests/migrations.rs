@@ -237,3 +237,36 @@ async fn in_memory_sqlite_is_one_database() {
     db::conformance::cron_lock_is_exclusive(&db).await.unwrap();
     db::conformance::products(&db).await.unwrap();
 }
+
+/// The embedded migrators (built from `build.rs`'s list, not `sqlx::migrate!`)
+/// hold exactly what sqlx itself reads from the directories: same versions,
+/// descriptions, types, SQL, checksums (what databases already migrated by
+/// earlier builds recorded) and transaction opt-outs.
+#[tokio::test]
+async fn embedded_migrations_match_what_sqlx_reads_from_the_directories() -> TestResult {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    for (dir, embedded) in [
+        ("postgres", &*db::POSTGRES_MIGRATOR),
+        ("sqlite", &*db::SQLITE_MIGRATOR),
+    ] {
+        let read = sqlx::migrate::Migrator::new(root.join(dir)).await?;
+        let summary = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|m| {
+                    (
+                        m.version,
+                        m.description.to_string(),
+                        m.migration_type,
+                        m.sql.as_str().to_owned(),
+                        m.checksum.to_vec(),
+                        m.no_tx,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let expected = summary(&read);
+        assert!(expected.len() >= 4, "{dir}: {} migrations", expected.len());
+        assert_eq!(summary(embedded), expected, "{dir}");
+    }
+    Ok(())
+}
