@@ -424,6 +424,29 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Wait until `ready` holds, asking the checkpointer for checkpoints
+    /// meanwhile (only a checkpoint frees ring space or moves the tail).
+    /// Fails once the journal has failed. Also says whether it had to wait.
+    fn wait_for_checkpoints<'a>(
+        &self,
+        mut st: MutexGuard<'a, State>,
+        ready: impl Fn(&State) -> bool,
+    ) -> io::Result<(MutexGuard<'a, State>, bool)> {
+        let mut waited = false;
+        loop {
+            Self::failed(&st)?;
+            if ready(&st) {
+                return Ok((st, waited));
+            }
+            waited = true;
+            if !st.checkpoint_wanted {
+                st.checkpoint_wanted = true;
+                self.checkpoints.notify_all();
+            }
+            st = Self::wait(&self.checkpoints, st);
+        }
+    }
+
     fn physical(&self, pos: u64) -> u64 {
         SUPERBLOCKS + pos % self.capacity
     }
@@ -655,22 +678,12 @@ impl Journal {
             return Err(io::Error::other("record larger than the journal allows"));
         }
         let (start, wrap_at, seq) = {
-            let mut st = sh.lock();
-            let mut waited = false;
-            loop {
-                Shared::failed(&st)?;
-                let gap = gap_before(st.next_pos, len, sh.capacity);
-                let end = st.next_pos + gap + len;
-                if end - st.tail <= sh.capacity {
-                    break;
-                }
-                if !waited {
-                    waited = true;
-                    st.ring_waits += 1;
-                }
-                st.checkpoint_wanted = true;
-                sh.checkpoints.notify_all();
-                st = Shared::wait(&sh.checkpoints, st);
+            let (mut st, waited) = sh.wait_for_checkpoints(sh.lock(), |st| {
+                let end = st.next_pos + gap_before(st.next_pos, len, sh.capacity) + len;
+                end - st.tail <= sh.capacity
+            })?;
+            if waited {
+                st.ring_waits += 1;
             }
             let gap = gap_before(st.next_pos, len, sh.capacity);
             let reserved = st.next_pos;
@@ -746,19 +759,10 @@ impl Journal {
     /// can write any of them again.
     pub(crate) fn checkpoint_all(&self) -> io::Result<()> {
         let sh = &self.shared;
-        let mut st = sh.lock();
+        let st = sh.lock();
         let target = st.next_pos;
-        loop {
-            if st.tail >= target {
-                return Ok(());
-            }
-            Shared::failed(&st)?;
-            if !st.checkpoint_wanted {
-                st.checkpoint_wanted = true;
-                sh.checkpoints.notify_all();
-            }
-            st = Shared::wait(&sh.checkpoints, st);
-        }
+        let (_st, _waited) = sh.wait_for_checkpoints(st, |st| st.tail >= target)?;
+        Ok(())
     }
 
     /// What this journal has done since it was opened.
